@@ -1,3 +1,22 @@
+# The vmm program. Its sources other than main.c form libvmm.a so that the
+# unit tests in tests/vmm.mk link the same code.
+noinst_LIBRARIES += vmm/libvmm.a
+vmm_libvmm_a_SOURCES = \
+	vmm/cpuid.c \
+	vmm/devices.h \
+	vmm/exit_status.h \
+	vmm/fw_cfg.c \
+	vmm/guest_mem.c vmm/guest_mem.h \
+	vmm/io.c vmm/io.h \
+	vmm/loader.c vmm/loader.h \
+	vmm/multiboot.c \
+	vmm/options.c vmm/options.h \
+	vmm/serial.c \
+	vmm/sysdev.c \
+	vmm/util.c vmm/util.h \
+	vmm/vcpu.c \
+	vmm/vm.c vmm/vm.h
+
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c
-vmm_vmm_LDADD = $(PTHREAD_LIBS)
+vmm_vmm_LDADD = vmm/libvmm.a $(PTHREAD_LIBS)

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "vmm/exit_status.h"
+#include "vmm/util.h"
+
+#define MIN_MEM (2 * MiB)
+#define MAX_MEM (1024 * GiB)
+
+enum {
+	OPT_CPUID_HOST = 0x100,
+	OPT_DEBUG,
+};
+
+static const struct option run_options[] = {
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "mem", required_argument, NULL, 'm' },
+	{ "module", required_argument, NULL, 'M' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "debug", no_argument, NULL, OPT_DEBUG },
+	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ 0 },
+};
+
+void options_usage(FILE *f)
+{
+	fprintf(f,
+"Usage: vmm run [OPTIONS] IMAGE [-- GUEST COMMAND LINE]\n"
+"       vmm --help | --version\n"
+"\n"
+"Run IMAGE (a multiboot v1 ELF image) in a KVM virtual machine. The guest's\n"
+"serial port (COM1) is connected to standard output, and to standard input\n"
+"when that is a terminal or a pipe.\n"
+"\n"
+"Options:\n"
+"  -c, --cpus N         number of vCPUs (default 1)\n"
+"  -m, --mem SIZE       guest RAM (default 256M); suffixes K, M, G, T;\n"
+"                       a bare number means MiB. RAM above 3 GiB is placed\n"
+"                       at 4 GiB, past the 32-bit hole\n"
+"  -M, --module FILE[ ARGS]\n"
+"                       load FILE as a multiboot module (repeatable); the\n"
+"                       whole argument is the module's string\n"
+"  -t, --timeout SECS   stop the guest after SECS seconds\n"
+"  -q, --quiet          print only the guest's output and errors\n"
+"      --debug          log accesses to ports and MMIO that no device claims\n"
+"      --cpuid-host     pass the host's CPUID through; by default features\n"
+"                       that this host's KVM cannot run in guest ring 0\n"
+"                       (cx16, xsave, avx*, popcnt, rdtscp, ...) are hidden\n"
+"  -h, --help           show this help\n"
+"  -V, --version        show the version\n"
+"\n"
+"Exit status:\n"
+"  (v << 1) | 1  the guest wrote v to the exit port 0xf4 (1 pass, 3 fail, 77 skip)\n"
+"  %3d           the guest requested a reset (i8042 0xfe, port 0xcf9)\n"
+"  %3d           bad option, image, or host set-up (e.g. no /dev/kvm)\n"
+"  %3d           triple fault\n"
+"  %3d           KVM internal error or unexpected exit (registers are printed)\n"
+"  %3d           every vCPU halted with interrupts disabled\n"
+"  %3d           --timeout expired\n"
+"  %3d           SIGINT or SIGTERM\n"
+"  %3d           a guest page could not be restored from swap\n",
+		VMM_EXIT_RESET, VMM_EXIT_USAGE, VMM_EXIT_TRIPLE_FAULT, VMM_EXIT_INTERNAL,
+		VMM_EXIT_HALTED, VMM_EXIT_TIMEOUT, VMM_EXIT_SIGNAL, VMM_EXIT_MEMORY);
+}
+
+static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end || !(v >= 0) || v > 1e9)
+		return false;
+	*out = v;
+	return true;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static bool add_module(struct vm_config *cfg, char *arg)
+{
+	char *path;
+
+	if (cfg->nr_modules == VMM_MAX_MODULES) {
+		vmm_err("--module: at most %d modules", VMM_MAX_MODULES);
+		return false;
+	}
+	if (!*arg) {
+		vmm_err("--module: empty file name");
+		return false;
+	}
+	path = strndup(arg, strcspn(arg, " "));
+	if (!path)
+		return false;
+	cfg->modules[cfg->nr_modules++] = (struct vm_module){ .path = path, .string = arg };
+	return true;
+}
+
+enum options_result options_parse_run(int argc, char **argv, struct vm_config *cfg)
+{
+	int c;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->cpus = 1;
+	cfg->mem = 256 * MiB;
+	/* argv[1] is "run"; "+" stops at IMAGE so guest words stay the guest's. */
+	optind = 2;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:m:M:t:qhV", run_options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!parse_uint(optarg, 1, VMM_MAX_CPUS, &cfg->cpus)) {
+				vmm_err("--cpus '%s': expected a whole number from 1 to %d",
+					optarg, VMM_MAX_CPUS);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case 'm':
+			if (!parse_size(optarg, &cfg->mem)) {
+				vmm_err("--mem '%s': expected a size such as 512M or 4G", optarg);
+				return OPTIONS_ERROR;
+			}
+			if (cfg->mem < MIN_MEM || cfg->mem > MAX_MEM || cfg->mem % PAGE_SIZE) {
+				vmm_err("--mem '%s': guest RAM must be a multiple of 4 KiB "
+					"from 2 MiB to 1 TiB", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case 'M':
+			if (!add_module(cfg, optarg))
+				return OPTIONS_ERROR;
+			break;
+		case 't':
+			if (!parse_seconds(optarg, &cfg->timeout)) {
+				vmm_err("--timeout '%s': expected a number of seconds", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case 'q':
+			vmm_quiet = true;
+			break;
+		case OPT_DEBUG:
+			vmm_debug = true;
+			break;
+		case OPT_CPUID_HOST:
+			cfg->cpuid_host = true;
+			break;
+		case 'h':
+			options_usage(stdout);
+			return OPTIONS_EXIT_OK;
+		case 'V':
+			printf("vmm %s\n", PACKAGE_VERSION);
+			return OPTIONS_EXIT_OK;
+		case ':':
+			vmm_err("option '%s' needs a value (see vmm --help)", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		default:
+			vmm_err("unknown option '%s' (see vmm --help)", argv[optind - 1]);
+			return OPTIONS_ERROR;
+		}
+	}
+	if (optind >= argc) {
+		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
+		return OPTIONS_ERROR;
+	}
+	cfg->image = argv[optind++];
+	if (optind < argc) {
+		if (strcmp(argv[optind], "--")) {
+			vmm_err("unexpected argument '%s' after IMAGE: options go before IMAGE, "
+				"the guest command line after '--'", argv[optind]);
+			return OPTIONS_ERROR;
+		}
+		optind++;
+		cfg->cmdline = join_args(argc - optind, argv + optind);
+		if (!cfg->cmdline)
+			return OPTIONS_ERROR;
+	}
+	return OPTIONS_RUN;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_UTIL_H
+#define VMM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define KiB (1ULL << 10)
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+#define PAGE_SIZE 4096ULL
+#define PAGE_SHIFT 12
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+/* Verbosity, set once from the command line before any thread starts. */
+extern bool vmm_quiet;
+extern bool vmm_debug;
+
+/* "vmm: " + message on stderr. */
+void vmm_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Informational message on stderr, suppressed by --quiet. */
+void vmm_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Debug message on stderr, shown only with --debug. */
+void vmm_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Parse a size such as "256M", "4G", "512K", "1073741824B".
+ * A bare number means MiB (as QEMU's -m does). Returns false on a
+ * malformed value or overflow.
+ */
+bool parse_size(const char *s, uint64_t *out);
+
+/* Read a whole file into a malloc'd buffer; errno set on failure. */
+void *read_file(const char *path, size_t *len);
+
+/* Monotonic time in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif
