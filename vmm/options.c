@@ -143,13 +143,16 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 {
 	int c;
 
+	/* Skip "run"; optind = 0 makes glibc start a fresh scan at argv[1]. */
+	argc--;
+	argv++;
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->cpus = 1;
 	cfg->mem = 256 * MiB;
-	/* argv[1] is "run"; "+" stops at IMAGE so guest words stay the guest's. */
-	optind = 2;
+	/* "+" stops at IMAGE so that the guest's words stay the guest's. */
+	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:m:M:t:qhV", run_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:c:m:M:t:qhV", run_options, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			if (!parse_uint(optarg, 1, VMM_MAX_CPUS, &cfg->cpus)) {

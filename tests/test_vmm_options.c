@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests of the command-line layer: sizes, options, the guest command line. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/options.h"
+#include "vmm/util.h"
+
+static enum options_result parse(struct vm_config *cfg, ...)
+{
+	char *argv[32] = { "vmm", "run" };
+	int argc = 2;
+	va_list ap;
+	char *a;
+
+	va_start(ap, cfg);
+	while ((a = va_arg(ap, char *)))
+		argv[argc++] = a;
+	va_end(ap);
+	return options_parse_run(argc, argv, cfg);
+}
+
+START_TEST(size_suffixes_are_binary_and_bare_numbers_are_mib)
+{
+	uint64_t v;
+
+	ck_assert(parse_size("256M", &v) && v == 256 * MiB);
+	ck_assert(parse_size("4G", &v) && v == 4 * GiB);
+	ck_assert(parse_size("4GiB", &v) && v == 4 * GiB);
+	ck_assert(parse_size("512k", &v) && v == 512 * KiB);
+	ck_assert(parse_size("1T", &v) && v == 1024 * GiB);
+	ck_assert(parse_size("8192B", &v) && v == 8192);
+	ck_assert(parse_size("64", &v) && v == 64 * MiB);
+}
+END_TEST
+
+START_TEST(malformed_sizes_are_rejected)
+{
+	uint64_t v;
+
+	ck_assert(!parse_size("", &v));
+	ck_assert(!parse_size("M", &v));
+	ck_assert(!parse_size("-1G", &v));
+	ck_assert(!parse_size("1.5G", &v));
+	ck_assert(!parse_size("12Q", &v));
+	ck_assert(!parse_size("4GG", &v));
+	ck_assert(!parse_size("99999999999999999999", &v));
+	ck_assert(!parse_size("20000000000T", &v));
+	ck_assert(!parse_size(NULL, &v));
+}
+END_TEST
+
+START_TEST(defaults_are_one_cpu_and_256m)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "guest.elf", NULL), OPTIONS_RUN);
+	ck_assert_str_eq(cfg.image, "guest.elf");
+	ck_assert_uint_eq(cfg.cpus, 1);
+	ck_assert_uint_eq(cfg.mem, 256 * MiB);
+	ck_assert_ptr_null(cfg.cmdline);
+	ck_assert(cfg.timeout == 0);
+	ck_assert(!cfg.cpuid_host);
+}
+END_TEST
+
+START_TEST(options_and_guest_command_line_are_parsed)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "--cpus", "2", "--mem=1G", "--module", "a.bin x=1",
+			       "-M", "b.bin", "--timeout", "2.5", "--cpuid-host", "img.elf",
+			       "--", "fail", "--cpus", "9", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.cpus, 2);
+	ck_assert_uint_eq(cfg.mem, GiB);
+	ck_assert_uint_eq(cfg.nr_modules, 2);
+	ck_assert_str_eq(cfg.modules[0].path, "a.bin");
+	ck_assert_str_eq(cfg.modules[0].string, "a.bin x=1");
+	ck_assert_str_eq(cfg.modules[1].path, "b.bin");
+	ck_assert(cfg.timeout == 2.5);
+	ck_assert(cfg.cpuid_host);
+	ck_assert_str_eq(cfg.image, "img.elf");
+	/* Words after "--" belong to the guest even when they look like options. */
+	ck_assert_str_eq(cfg.cmdline, "fail --cpus 9");
+}
+END_TEST
+
+START_TEST(bad_option_values_are_errors)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "--cpus", "0", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--cpus", "256", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--cpus", "two", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem", "1M", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem", "4097K", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem", "lots", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--timeout", "-1", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--timeout", "soon", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--module", "", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--frobnicate", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "x.elf", "--mem", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, NULL), OPTIONS_ERROR);
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+	Suite *s = suite_create("vmm options");
+	TCase *tc = tcase_create("parse");
+
+	tcase_add_test(tc, size_suffixes_are_binary_and_bare_numbers_are_mib);
+	tcase_add_test(tc, malformed_sizes_are_rejected);
+	tcase_add_test(tc, defaults_are_one_cpu_and_256m);
+	tcase_add_test(tc, options_and_guest_command_line_are_parsed);
+	tcase_add_test(tc, bad_option_values_are_errors);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(options_suite());
+	int failed;
+
+	/* The option parser prints its errors on stderr; keep the log readable. */
+	vmm_quiet = true;
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
