@@ -10,3 +10,23 @@ tests_test_vmm_options_LDADD = vmm/libvmm.a $(CHECK_LIBS) $(PTHREAD_LIBS)
 tests_test_multiboot_SOURCES = tests/test_multiboot.c
 tests_test_multiboot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_multiboot_LDADD = vmm/libvmm.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+# Tiny misbehaving guests (tests/guests/misbehave.S, one -D variant each).
+TEST_GUEST_VARIANTS = halt idle triple reset-i8042 reset-cf9 wild
+TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf
+check_DATA += $(TEST_GUESTS)
+CLEANFILES += $(TEST_GUESTS)
+EXTRA_DIST += tests/guests/misbehave.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh
+TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh
+
+TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
+
+tests/guests/%.elf: $(srcdir)/tests/guests/misbehave.S
+	@$(MKDIR_P) tests/guests
+	$(AM_V_GEN)$(CC) -m32 -D$$(echo $* | tr a-z- A-Z_) -c $< -o $@.o && \
+	$(TEST_GUEST_LINK) -Ttext=0x100000 $@.o -o $@ && rm -f $@.o
+
+tests/guests/high.elf: $(srcdir)/tests/guests/misbehave.S
+	@$(MKDIR_P) tests/guests
+	$(AM_V_GEN)$(CC) -m32 -DHALT -c $< -o $@.o && \
+	$(TEST_GUEST_LINK) -Ttext=0x7ff00000 $@.o -o $@ && rm -f $@.o
