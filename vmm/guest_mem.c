@@ -102,7 +102,11 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 
 bool guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64_t len)
 {
-	void *p = guest_mem_ptr(mem, gpa, len);
+	void *p;
+
+	if (mem->access)
+		return mem->access(mem->access_ctx, gpa, buf, len, false);
+	p = guest_mem_ptr(mem, gpa, len);
 
 	if (!p)
 		return false;
@@ -112,7 +116,11 @@ bool guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *buf, uint64
 
 bool guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *buf, uint64_t len)
 {
-	void *p = guest_mem_ptr(mem, gpa, len);
+	void *p;
+
+	if (mem->access)
+		return mem->access(mem->access_ctx, gpa, (void *)buf, len, true);
+	p = guest_mem_ptr(mem, gpa, len);
 
 	if (!p)
 		return false;

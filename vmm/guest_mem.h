@@ -34,6 +34,12 @@ struct guest_mem {
 	uint8_t *base;		/* the object mapped MAP_SHARED, object offset 0 */
 	unsigned nr_regions;
 	struct guest_region regions[GUEST_MEM_MAX_REGIONS];
+	/*
+	 * Once the pager owns guest RAM, copies go through it (set before any
+	 * vCPU runs, read-only afterwards).
+	 */
+	bool (*access)(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write);
+	void *access_ctx;
 };
 
 /* Create the object and its mapping, and lay out the regions. */
@@ -47,8 +53,8 @@ const struct guest_region *guest_mem_region(const struct guest_mem *mem, uint64_
 
 /*
  * Host pointer for [gpa, gpa + len), or NULL when the range is not RAM of a
- * single region. Only for the loaders, before any vCPU runs, and for
- * copies of the length of one access: see guest_mem_read/write.
+ * single region. Only for the loaders, before the pager owns guest RAM;
+ * everything else uses guest_mem_read/write.
  */
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 

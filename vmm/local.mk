@@ -11,12 +11,15 @@ vmm_libvmm_a_SOURCES = \
 	vmm/loader.c vmm/loader.h \
 	vmm/multiboot.c \
 	vmm/options.c vmm/options.h \
+	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_stats.c \
 	vmm/serial.c \
+	vmm/swap_store.c vmm/swap_store.h \
 	vmm/sysdev.c \
+	vmm/uffd_compat.h \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \
 	vmm/vm.c vmm/vm.h
 
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c
-vmm_vmm_LDADD = vmm/libvmm.a $(PTHREAD_LIBS)
+vmm_vmm_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "vmm/exit_status.h"
@@ -13,9 +14,15 @@
 #define MIN_MEM (2 * MiB)
 #define MAX_MEM (1024 * GiB)
 
+#define MIN_RESIDENT (1 * MiB)
+
 enum {
 	OPT_CPUID_HOST = 0x100,
 	OPT_DEBUG,
+	OPT_MEM_RESIDENT,
+	OPT_SWAP_DIR,
+	OPT_PAGER_THREADS,
+	OPT_STATS,
 };
 
 static const struct option run_options[] = {
@@ -23,6 +30,10 @@ static const struct option run_options[] = {
 	{ "mem", required_argument, NULL, 'm' },
 	{ "module", required_argument, NULL, 'M' },
 	{ "timeout", required_argument, NULL, 't' },
+	{ "mem-resident", required_argument, NULL, OPT_MEM_RESIDENT },
+	{ "swap-dir", required_argument, NULL, OPT_SWAP_DIR },
+	{ "pager-threads", required_argument, NULL, OPT_PAGER_THREADS },
+	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -50,6 +61,16 @@ void options_usage(FILE *f)
 "                       load FILE as a multiboot module (repeatable); the\n"
 "                       whole argument is the module's string\n"
 "  -t, --timeout SECS   stop the guest after SECS seconds\n"
+"      --mem-resident SIZE\n"
+"                       keep at most SIZE of guest RAM in host memory and\n"
+"                       swap the rest to a file (default: no limit, pager off)\n"
+"      --swap-dir DIR   directory of the swap file, which is unnamed and\n"
+"                       gone when vmm exits (default $TMPDIR or /var/tmp)\n"
+"      --pager-threads N\n"
+"                       fault service threads (default: one per vCPU, at\n"
+"                       most one per host CPU)\n"
+"      --stats FILE     write the pager's statistics as JSON to FILE every\n"
+"                       second and at exit\n"
 "  -q, --quiet          print only the guest's output and errors\n"
 "      --debug          log accesses to ports and MMIO that no device claims\n"
 "      --cpuid-host     pass the host's CPUID through; by default features\n"
@@ -172,6 +193,26 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 				return OPTIONS_ERROR;
 			}
 			break;
+		case OPT_MEM_RESIDENT:
+			if (!parse_size(optarg, &cfg->mem_resident) || cfg->mem_resident < MIN_RESIDENT) {
+				vmm_err("--mem-resident '%s': expected a size of at least 1M, "
+					"such as 64M or 1G", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case OPT_SWAP_DIR:
+			cfg->swap_dir = optarg;
+			break;
+		case OPT_PAGER_THREADS:
+			if (!parse_uint(optarg, 1, 256, &cfg->pager_threads)) {
+				vmm_err("--pager-threads '%s': expected a whole number from 1 to 256",
+					optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		case OPT_STATS:
+			cfg->stats_file = optarg;
+			break;
 		case 'M':
 			if (!add_module(cfg, optarg))
 				return OPTIONS_ERROR;
@@ -208,6 +249,20 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 	if (optind >= argc) {
 		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
 		return OPTIONS_ERROR;
+	}
+	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads) {
+		if (!cfg->mem_resident) {
+			vmm_err("--stats, --swap-dir and --pager-threads need --mem-resident");
+			return OPTIONS_ERROR;
+		}
+		cfg->mem_resident &= ~(PAGE_SIZE - 1);
+		if (!cfg->swap_dir)
+			cfg->swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
+		if (!cfg->pager_threads) {
+			long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+			cfg->pager_threads = cfg->cpus < ncpu || ncpu < 1 ? cfg->cpus : (unsigned)ncpu;
+		}
 	}
 	cfg->image = argv[optind++];
 	if (optind < argc) {

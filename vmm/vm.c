@@ -19,12 +19,15 @@
 #include "vmm/devices.h"
 #include "vmm/exit_status.h"
 #include "vmm/loader.h"
+#include "vmm/pager.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
 #define KVM_TSS_ADDR		0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000ULL
 #define MONITOR_TICK_NS		200000000L	/* halt probe period */
+#define STATS_PERIOD_NS		1000000000ULL	/* --stats file refresh */
+#define VCPU_JOIN_GRACE_S	2
 
 static int kvm_open(void)
 {
@@ -137,6 +140,11 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -1;
 	if (loader_load(vm))
 		return -1;
+	if (cfg->mem_resident) {
+		vm->pager = pager_create(vm);
+		if (!vm->pager)
+			return -1;
+	}
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -162,6 +170,7 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);
+	pager_destroy(vm->pager);
 	guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)
 		close(vm->fd);
@@ -208,11 +217,29 @@ static void noop_handler(int sig)
 {
 }
 
+/* Join every started vCPU thread; false if one is still running after the grace period. */
+static bool join_vcpus(struct vm *vm)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += VCPU_JOIN_GRACE_S;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		if (pthread_timedjoin_np(vm->vcpus[i].thread, NULL, &deadline))
+			return false;
+		vm->vcpus[i].started = false;
+	}
+	return true;
+}
+
 /* The monitor runs on the main thread until the VM stops. */
 static void vm_monitor(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	uint64_t deadline = cfg->timeout > 0 ? now_ns() + (uint64_t)(cfg->timeout * 1e9) : 0;
+	uint64_t next_stats = now_ns() + STATS_PERIOD_NS;
 	sigset_t wait_set;
 
 	sigemptyset(&wait_set);
@@ -237,6 +264,10 @@ static void vm_monitor(struct vm *vm)
 			vm_request_stop(vm, VMM_EXIT_SIGNAL);
 			break;
 		}
+		if (vm->pager && now_ns() >= next_stats) {
+			pager_stats_write(vm->pager);
+			next_stats += STATS_PERIOD_NS;
+		}
 		if (sig < 0 && errno == EAGAIN) {
 			if (all_halted(vm)) {
 				vmm_err("every vCPU is halted with interrupts disabled: the guest "
@@ -258,7 +289,9 @@ int vm_run(struct vm *vm)
 	/* SIGUSR1 kicks vCPUs out of KVM_RUN; the handler must not restart it. */
 	sigaction(SIGUSR1, &sa, NULL);
 	vm->monitor = pthread_self();
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	if (vm->pager && pager_start(vm->pager))
+		vm_request_stop(vm, VMM_EXIT_INTERNAL);
+	for (unsigned i = 0; i < vm->nr_vcpus && !vm_stopping(vm); i++) {
 		struct vcpu *vcpu = &vm->vcpus[i];
 
 		if (pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu)) {
@@ -270,9 +303,18 @@ int vm_run(struct vm *vm)
 	}
 	vm_monitor(vm);
 	kick_all(vm);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i].started)
-			pthread_join(vm->vcpus[i].thread, NULL);
+	if (!join_vcpus(vm)) {
+		/*
+		 * A vCPU is stuck in the kernel, e.g. waiting on a guest page
+		 * the pager refused to restore. Nothing more can be learnt
+		 * from it: report and leave without resuming it.
+		 */
+		vmm_err("a vCPU did not stop within %d s; exiting", VCPU_JOIN_GRACE_S);
+		serial_flush();
+		if (vm->pager)
+			pager_stats_write(vm->pager);
+		_exit(vm->exit_status);
+	}
 
 	status = vm->exit_status;
 	if (status == VMM_EXIT_TIMEOUT || status == VMM_EXIT_SIGNAL || status == VMM_EXIT_HALTED) {
@@ -284,5 +326,10 @@ int vm_run(struct vm *vm)
 			vcpu_dump(&vm->vcpus[i], why);
 	}
 	serial_flush();
+	if (vm->pager) {
+		pager_stop(vm->pager);
+		pager_stats_write(vm->pager);
+		pager_stats_summary(vm->pager);
+	}
 	return status;
 }

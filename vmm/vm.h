@@ -11,6 +11,8 @@
 #include "vmm/guest_mem.h"
 #include "vmm/io.h"
 
+struct pager;
+
 #define VMM_MAX_MODULES 16
 #define VMM_MAX_CPUS 255	/* xAPIC ids are 8 bits; 0xff is broadcast */
 
@@ -29,6 +31,11 @@ struct vm_config {
 	unsigned nr_modules;
 	double timeout;		/* seconds; 0 = none */
 	bool cpuid_host;	/* pass the host's CPUID through unfiltered */
+	/* The pager: off unless mem_resident is set. */
+	uint64_t mem_resident;	/* bytes; 0 = no limit, pager off */
+	const char *swap_dir;
+	unsigned pager_threads;
+	const char *stats_file;
 };
 
 /*
@@ -72,6 +79,7 @@ struct vm {
 	struct boot_cpu_state boot;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
+	struct pager *pager;		/* NULL when guest RAM has no limit */
 
 	/*
 	 * Stop protocol: the first vm_request_stop() wins (CAS on `stopping`),

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VMM_PAGER_INTERNAL_H
+#define VMM_PAGER_INTERNAL_H
+
+/* Shared between pager.c (mechanism) and pager_stats.c (reporting). */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "notifier/notifier.h"
+#include "shadow/shadow.h"
+#include "vmm/pager.h"
+#include "vmm/swap_store.h"
+
+#define CHUNK_SHIFT	6
+#define CHUNK_PAGES	(1u << CHUNK_SHIFT)	/* pages per chunk lock, max batch */
+#define SEQ_HINTS	64
+#define HIST_BUCKETS	256
+
+struct pager_counters {
+	atomic_uint_fast64_t faults_missing;	/* uffd MISSING messages */
+	atomic_uint_fast64_t faults_minor;	/* uffd MINOR messages */
+	atomic_uint_fast64_t faults_wp;		/* uffd WP messages (0 with WP_ASYNC) */
+	atomic_uint_fast64_t zero_fills;	/* pages resolved with UFFDIO_ZEROPAGE */
+	atomic_uint_fast64_t swapped_in;	/* pages resolved with UFFDIO_COPY */
+	atomic_uint_fast64_t continued;		/* pages resolved with UFFDIO_CONTINUE */
+	atomic_uint_fast64_t swapped_out;	/* pages written to the store */
+	atomic_uint_fast64_t clean_drops;	/* clean pages punched without a write */
+	atomic_uint_fast64_t zero_drops;	/* all-zero pages punched, nothing stored */
+	atomic_uint_fast64_t dirtied;		/* clean pages found written (slot freed) */
+	atomic_uint_fast64_t zaps;		/* pages zapped to harvest access */
+	atomic_uint_fast64_t throttled;		/* faults that waited for reclaim */
+	atomic_uint_fast64_t write_failures;	/* reclaim batches that could not be stored */
+	atomic_uint_fast64_t resident_peak;
+	atomic_uint_fast64_t hist[HIST_BUCKETS]; /* fault service time, log-linear ns */
+};
+
+/* Access-pattern hint per faulting thread (hashed by tid); heuristic only. */
+struct seq_hint {
+	atomic_uint tid;
+	atomic_uint_fast64_t next;	/* page that would continue the run */
+	atomic_uint window;		/* pages to resolve on the next fault */
+};
+
+struct pager {
+	struct vm *vm;
+	uint64_t npages, limit, wm_high, wm_low;
+	uint8_t *base;			/* guest RAM mapping (object offset 0) */
+	int memfd, uffd, pagemap_fd, stop_fd;
+	bool wp_async;			/* clean tracking available */
+	bool pagemap_scan;		/* PAGEMAP_SCAN available (else pagemap bits) */
+
+	uint64_t *state;		/* one word per object page, under its chunk lock */
+	uint64_t nchunks;
+	pthread_mutex_t *chunk_locks;
+
+	struct swap_store store;
+	struct mn_space *space;
+	struct shadow *shadow;
+	struct shadow_object *obj;
+
+	unsigned nr_fault_threads;
+	pthread_t *fault_threads;
+	pthread_t reclaim_thread;
+	bool threads_started;
+	atomic_bool stopping;
+
+	atomic_uint_fast64_t resident;
+	/* space_lock protects reclaim_kick and orders the two condvars. */
+	pthread_mutex_t space_lock;
+	pthread_cond_t space_cv;	/* resident dropped, or back-off began */
+	pthread_cond_t reclaim_cv;	/* wake the reclaim thread */
+	bool reclaim_kick;
+	atomic_uint_fast64_t backoff_until;	/* ns; reclaim writes nothing before */
+	atomic_bool reported_write_error, reported_full;
+
+	/* Reclaim thread only. */
+	uint64_t hand;
+	uint8_t *rbuf, *wbuf;
+
+	struct seq_hint hints[SEQ_HINTS];
+	struct pager_counters c;
+	const char *stats_file;
+	uint64_t start_ns;
+};
+
+void pager_hist_add(struct pager *pg, uint64_t ns);
+
+#endif
