@@ -1,0 +1,1 @@
+# bench/local.mk: benchmark guests and the bench smoke test

@@ -1,0 +1,1 @@
+# tests/linux.mk: Linux boot loader tests (bzImage, PVH)
