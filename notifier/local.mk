@@ -1,1 +1,7 @@
-# notifier/local.mk
+# notifier/local.mk - mmu-notifier subscriptions and the invalidate/retry
+# protocol (no dependency on vmm/ or shadow/).
+noinst_LIBRARIES += notifier/libnotifier.a
+notifier_libnotifier_a_SOURCES = \
+	notifier/notifier.c \
+	notifier/notifier.h \
+	notifier/list.h
