@@ -63,13 +63,6 @@ static pthread_mutex_t *chunk_lock(struct pager *pg, uint64_t p)
 	return &pg->chunk_locks[p >> CHUNK_SHIFT];
 }
 
-#ifndef SPTE_MARK_WRITTEN_DEFINED /* XXX-TEMP until spte.h has it */
-static inline uint64_t spte_mark_written(uint64_t spte)
-{
-	return is_resident_spte(spte) ? spte | SPTE_DIRTY_MASK | SPTE_WRITABLE_MASK : spte;
-}
-#endif
-
 /* --- the shadow: rmap by pgoff ------------------------------------------------ */
 
 /*
