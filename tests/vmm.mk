@@ -1,15 +1,20 @@
 # Unit tests of vmm/ (Check) and tests of the vmm program's behaviour on
 # bad input and guest misbehaviour.
-check_PROGRAMS += tests/test_vmm_options tests/test_multiboot
-TESTS += tests/test_vmm_options tests/test_multiboot
+check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
+TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
+VMM_TEST_LIBS = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) $(PTHREAD_LIBS)
 
 tests_test_vmm_options_SOURCES = tests/test_vmm_options.c
 tests_test_vmm_options_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_vmm_options_LDADD = vmm/libvmm.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_test_vmm_options_LDADD = $(VMM_TEST_LIBS)
 
 tests_test_multiboot_SOURCES = tests/test_multiboot.c
 tests_test_multiboot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
-tests_test_multiboot_LDADD = vmm/libvmm.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+tests_test_multiboot_LDADD = $(VMM_TEST_LIBS)
+
+tests_test_swap_store_SOURCES = tests/test_swap_store.c
+tests_test_swap_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_swap_store_LDADD = $(VMM_TEST_LIBS)
 
 # Tiny misbehaving guests (tests/guests/misbehave.S, one -D variant each).
 TEST_GUEST_VARIANTS = halt idle triple reset-i8042 reset-cf9 wild
