@@ -1,1 +1,183 @@
-# guest-tests/local.mk
+# guest-tests/local.mk: freestanding guest images and their runner.
+#
+# The images are built with explicit rules, not automake programs: they are
+# 64-bit freestanding code linked at 1 MiB with lib/guest.lds and converted
+# to elf32-i386 so that multiboot loaders (vmm, QEMU) accept them. Ring-0
+# code must not use SSE or other instructions this host's KVM cannot
+# emulate, hence -mgeneral-regs-only for everything.
+
+GUEST_COMPILE_FLAGS = -std=gnu11 -O2 -g -m64 -ffreestanding -fno-pic -fno-pie \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-unwind-tables \
+	-fcf-protection=none -fno-tree-loop-distribute-patterns -fno-common \
+	-mno-red-zone -mgeneral-regs-only -mcmodel=small \
+	-Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -I$(srcdir)/guest-tests/lib
+GUEST_LINK_FLAGS = -m elf_x86_64 -nostdlib -static -z max-page-size=0x1000 \
+	-z noexecstack --no-warn-rwx-segments -T $(srcdir)/guest-tests/lib/guest.lds
+
+GUEST_HDRS = \
+	$(srcdir)/guest-tests/lib/arch.h \
+	$(srcdir)/guest-tests/lib/runtime.h \
+	$(srcdir)/guest-tests/lib/setup.h \
+	$(srcdir)/guest-tests/lib/pattern.h
+
+GUEST_LIB_OBJS = \
+	guest-tests/lib/entry.o \
+	guest-tests/lib/setup.o \
+	guest-tests/lib/trap.o \
+	guest-tests/lib/smp.o \
+	guest-tests/lib/printf.o \
+	guest-tests/lib/string.o \
+	guest-tests/lib/args.o
+
+GUEST_IMAGES = \
+	guest-tests/hello.elf \
+	guest-tests/memtest.elf \
+	guest-tests/smp.elf \
+	guest-tests/exceptions.elf \
+	guest-tests/exit.elf \
+	guest-tests/stress-seq.elf \
+	guest-tests/stress-random.elf \
+	guest-tests/stress-zero.elf \
+	guest-tests/stress-clean.elf
+
+GUEST_TEST_OBJS = \
+	guest-tests/hello.o \
+	guest-tests/memtest.o \
+	guest-tests/smp.o \
+	guest-tests/exceptions.o \
+	guest-tests/exit.o \
+	guest-tests/stress-seq.o \
+	guest-tests/stress-random.o \
+	guest-tests/stress-zero.o \
+	guest-tests/stress-clean.o
+
+guest_cc = $(AM_V_CC)$(MKDIR_P) guest-tests/lib && $(GUEST_CC) $(GUEST_COMPILE_FLAGS)
+guest_ld = $(AM_V_CCLD)$(LD) $(GUEST_LINK_FLAGS)
+guest_objcopy = $(AM_V_GEN)$(OBJCOPY) -O elf32-i386 --strip-debug
+
+# --- runtime ---------------------------------------------------------------
+guest-tests/lib/entry.o: $(srcdir)/guest-tests/lib/entry.S $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/entry.S
+guest-tests/lib/setup.o: $(srcdir)/guest-tests/lib/setup.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/setup.c
+guest-tests/lib/trap.o: $(srcdir)/guest-tests/lib/trap.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/trap.c
+guest-tests/lib/smp.o: $(srcdir)/guest-tests/lib/smp.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/smp.c
+guest-tests/lib/printf.o: $(srcdir)/guest-tests/lib/printf.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/printf.c
+guest-tests/lib/string.o: $(srcdir)/guest-tests/lib/string.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/string.c
+guest-tests/lib/args.o: $(srcdir)/guest-tests/lib/args.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/args.c
+
+# --- tests -----------------------------------------------------------------
+guest-tests/hello.o: $(srcdir)/guest-tests/hello.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/hello.c
+guest-tests/memtest.o: $(srcdir)/guest-tests/memtest.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/memtest.c
+guest-tests/smp.o: $(srcdir)/guest-tests/smp.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/smp.c
+guest-tests/exceptions.o: $(srcdir)/guest-tests/exceptions.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/exceptions.c
+guest-tests/exit.o: $(srcdir)/guest-tests/exit.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/exit.c
+# One source, four access patterns (guest-tests/stress.c).
+guest-tests/stress-seq.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
+	$(guest_cc) -DSTRESS_MODE=STRESS_SEQ -c -o $@ $(srcdir)/guest-tests/stress.c
+guest-tests/stress-random.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
+	$(guest_cc) -DSTRESS_MODE=STRESS_RANDOM -c -o $@ $(srcdir)/guest-tests/stress.c
+guest-tests/stress-zero.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
+	$(guest_cc) -DSTRESS_MODE=STRESS_ZERO -c -o $@ $(srcdir)/guest-tests/stress.c
+guest-tests/stress-clean.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
+	$(guest_cc) -DSTRESS_MODE=STRESS_CLEAN -c -o $@ $(srcdir)/guest-tests/stress.c
+
+# --- images: link as ELF64 at 1 MiB, then wrap as elf32-i386 -----------------
+GUEST_LINK_DEPS = $(GUEST_LIB_OBJS) $(srcdir)/guest-tests/lib/guest.lds
+
+guest-tests/hello.elf64: guest-tests/hello.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/hello.o $(GUEST_LIB_OBJS)
+guest-tests/memtest.elf64: guest-tests/memtest.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/memtest.o $(GUEST_LIB_OBJS)
+guest-tests/smp.elf64: guest-tests/smp.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/smp.o $(GUEST_LIB_OBJS)
+guest-tests/exceptions.elf64: guest-tests/exceptions.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/exceptions.o $(GUEST_LIB_OBJS)
+guest-tests/exit.elf64: guest-tests/exit.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/exit.o $(GUEST_LIB_OBJS)
+guest-tests/stress-seq.elf64: guest-tests/stress-seq.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/stress-seq.o $(GUEST_LIB_OBJS)
+guest-tests/stress-random.elf64: guest-tests/stress-random.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/stress-random.o $(GUEST_LIB_OBJS)
+guest-tests/stress-zero.elf64: guest-tests/stress-zero.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/stress-zero.o $(GUEST_LIB_OBJS)
+guest-tests/stress-clean.elf64: guest-tests/stress-clean.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/stress-clean.o $(GUEST_LIB_OBJS)
+
+guest-tests/hello.elf: guest-tests/hello.elf64
+	$(guest_objcopy) guest-tests/hello.elf64 $@
+guest-tests/memtest.elf: guest-tests/memtest.elf64
+	$(guest_objcopy) guest-tests/memtest.elf64 $@
+guest-tests/smp.elf: guest-tests/smp.elf64
+	$(guest_objcopy) guest-tests/smp.elf64 $@
+guest-tests/exceptions.elf: guest-tests/exceptions.elf64
+	$(guest_objcopy) guest-tests/exceptions.elf64 $@
+guest-tests/exit.elf: guest-tests/exit.elf64
+	$(guest_objcopy) guest-tests/exit.elf64 $@
+guest-tests/stress-seq.elf: guest-tests/stress-seq.elf64
+	$(guest_objcopy) guest-tests/stress-seq.elf64 $@
+guest-tests/stress-random.elf: guest-tests/stress-random.elf64
+	$(guest_objcopy) guest-tests/stress-random.elf64 $@
+guest-tests/stress-zero.elf: guest-tests/stress-zero.elf64
+	$(guest_objcopy) guest-tests/stress-zero.elf64 $@
+guest-tests/stress-clean.elf: guest-tests/stress-clean.elf64
+	$(guest_objcopy) guest-tests/stress-clean.elf64 $@
+
+noinst_DATA += $(GUEST_IMAGES)
+CLEANFILES += $(GUEST_IMAGES) $(GUEST_IMAGES:.elf=.elf64) $(GUEST_LIB_OBJS) \
+	$(GUEST_TEST_OBJS)
+
+# --- tests: one spec per run, read by run-guest-test ------------------------
+GUEST_SPECS = \
+	guest-tests/hello.gt \
+	guest-tests/exit-pass.gt \
+	guest-tests/exit-fail.gt \
+	guest-tests/exit-skip.gt \
+	guest-tests/exit-fail-ring0.gt \
+	guest-tests/exceptions.gt \
+	guest-tests/exceptions-unhandled.gt \
+	guest-tests/memtest.gt \
+	guest-tests/smp.gt \
+	guest-tests/smp-1cpu.gt \
+	guest-tests/stress-seq.gt \
+	guest-tests/stress-random.gt \
+	guest-tests/stress-zero.gt \
+	guest-tests/stress-clean.gt \
+	guest-tests/stress-seq-pager.gt \
+	guest-tests/stress-random-pager.gt \
+	guest-tests/stress-zero-pager.gt \
+	guest-tests/stress-clean-pager.gt
+
+TESTS += $(GUEST_SPECS)
+GT_LOG_COMPILER = $(SHELL) $(srcdir)/guest-tests/run-guest-test
+
+EXTRA_DIST += \
+	guest-tests/README.md \
+	guest-tests/run-guest-test \
+	guest-tests/lib/guest.lds \
+	guest-tests/lib/entry.S \
+	guest-tests/lib/setup.c \
+	guest-tests/lib/trap.c \
+	guest-tests/lib/smp.c \
+	guest-tests/lib/printf.c \
+	guest-tests/lib/string.c \
+	guest-tests/lib/args.c \
+	$(GUEST_HDRS) \
+	guest-tests/hello.c \
+	guest-tests/memtest.c \
+	guest-tests/smp.c \
+	guest-tests/exceptions.c \
+	guest-tests/exit.c \
+	guest-tests/stress.c \
+	$(GUEST_SPECS)
