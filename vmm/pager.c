@@ -988,8 +988,17 @@ struct pager *pager_create(struct vm *vm)
 	pg->memfd = vm->mem.fd;
 	pg->npages = vm->mem.size >> PAGE_SHIFT;
 	pg->limit = cfg->mem_resident >> PAGE_SHIFT;
-	pg->wm_high = pg->limit - (pg->limit / 32 > 16 ? pg->limit / 32 : 16);
-	pg->wm_low = pg->limit - (pg->limit / 8 > 64 ? pg->limit / 8 : 64);
+	/*
+	 * Reclaim wakes at wm_high and works down to wm_low, so faults rarely
+	 * wait for it. A limit that covers all of guest RAM can never be
+	 * exceeded: then there is nothing to reclaim, ever.
+	 */
+	if (pg->limit >= pg->npages) {
+		pg->wm_high = pg->wm_low = UINT64_MAX;
+	} else {
+		pg->wm_high = pg->limit - (pg->limit / 32 > 16 ? pg->limit / 32 : 16);
+		pg->wm_low = pg->limit - (pg->limit / 8 > 64 ? pg->limit / 8 : 64);
+	}
 	pg->nchunks = (pg->npages + CHUNK_PAGES - 1) >> CHUNK_SHIFT;
 	pg->stats_file = cfg->stats_file;
 	pg->start_ns = now_ns();
