@@ -154,10 +154,18 @@ GUEST_SPECS = \
 	guest-tests/stress-random.gt \
 	guest-tests/stress-zero.gt \
 	guest-tests/stress-clean.gt \
-	guest-tests/stress-seq-pager.gt \
-	guest-tests/stress-random-pager.gt \
-	guest-tests/stress-zero-pager.gt \
-	guest-tests/stress-clean-pager.gt
+	guest-tests/stress-seq-1x.gt \
+	guest-tests/stress-seq-4x.gt \
+	guest-tests/stress-seq-8x.gt \
+	guest-tests/stress-random-1x.gt \
+	guest-tests/stress-random-4x.gt \
+	guest-tests/stress-random-8x.gt \
+	guest-tests/stress-zero-1x.gt \
+	guest-tests/stress-zero-4x.gt \
+	guest-tests/stress-zero-8x.gt \
+	guest-tests/stress-clean-1x.gt \
+	guest-tests/stress-clean-4x.gt \
+	guest-tests/stress-clean-8x.gt
 
 TESTS += $(GUEST_SPECS)
 GT_LOG_COMPILER = $(SHELL) $(srcdir)/guest-tests/run-guest-test
