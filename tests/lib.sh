@@ -32,3 +32,20 @@ finish() {
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+
+# stat FILE NAME: the integer NAME of a --stats JSON file.
+stat() {
+	sed -n "s/^ *\"$2\": *\([0-9]*\),*$/\1/p" "$1"
+}
+
+# check_stat FILE NAME OP VALUE: count a check that NAME OP VALUE holds.
+check_stat() {
+	checks=$((checks + 1))
+	v=$(stat "$1" "$2")
+	if [ -n "$v" ] && [ "$v" "$3" "$4" ]; then
+		echo "ok: $2 = $v ($3 $4)"
+	else
+		echo "FAIL: $2 = '$v', expected $3 $4"
+		failures=$((failures + 1))
+	fi
+}

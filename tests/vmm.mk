@@ -21,8 +21,9 @@ TEST_GUEST_VARIANTS = halt idle triple reset-i8042 reset-cf9 wild
 TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf
 check_DATA += $(TEST_GUESTS)
 CLEANFILES += $(TEST_GUESTS)
-EXTRA_DIST += tests/guests/misbehave.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh
-TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh
+EXTRA_DIST += tests/guests/misbehave.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
+	tests/pager-faults.sh
+TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh
 
 TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
 

@@ -1,0 +1,53 @@
+#!/bin/sh
+# The swap store fails on demand (VMM_SWAP_FAULTS, tests only) while a
+# guest writes and verifies all its RAM at 8:1 overcommit:
+#  - a write error or a full store leaves pages resident, backs reclaim off,
+#    says so once, and the guest still verifies every byte (status 1);
+#  - a read error or a checksum mismatch stops the guest (status 14) with a
+#    message naming the guest page; the guest never sees the page.
+. "${top_srcdir:-.}/tests/lib.sh"
+image=${top_builddir:-.}/guest-tests/stress-seq.elf
+run() {
+	VMM_SWAP_FAULTS=$1 "$VMM" run -q --timeout 120 --cpus 2 --mem 128M --mem-resident 16M \
+		--swap-dir "$tmp" --stats "$tmp/stats.json" "$image" -- gens=2 passes=1 seed=3
+}
+
+expect 1 'writing the swap store failed \(Input/output error\)' run write=1
+checks=$((checks + 1))
+if [ "$(grep -c 'writing the swap store failed' "$tmp/err")" = 1 ]; then
+	echo "ok: the write error is reported once"
+else
+	echo "FAIL: the write error is not reported exactly once"
+	failures=$((failures + 1))
+fi
+check_stat "$tmp/stats.json" swap_write_failures -ge 1
+check_stat "$tmp/stats.json" pages_swapped_out -eq 0
+check_stat "$tmp/stats.json" resident_peak_pages -gt 4096
+
+expect 1 'the swap store is full' run enospc=2000
+check_stat "$tmp/stats.json" pages_swapped_out -eq 2000
+check_stat "$tmp/stats.json" resident_peak_pages -gt 4096
+
+expect 14 'guest page at gpa 0x[0-9a-f]+ \(swap slot [0-9]+\): swap read error; stopping the guest' \
+	run read=500
+check_stat "$tmp/stats.json" swap_read_errors -eq 1
+checks=$((checks + 1))
+if grep -q 'stress-seq: pass' "$tmp/out"; then
+	echo "FAIL: the guest reported a verdict after a swap read error"
+	failures=$((failures + 1))
+else
+	echo "ok: no guest verdict after the read error"
+fi
+
+expect 14 'guest page at gpa 0x[0-9a-f]+ \(swap slot [0-9]+\): swap checksum mismatch' run corrupt=300
+check_stat "$tmp/stats.json" swap_checksum_errors -eq 1
+
+# Nothing is left in the swap directory, whatever happened.
+checks=$((checks + 1))
+if [ -z "$(find "$tmp" -name 'vmm-swap-*')" ]; then
+	echo "ok: no swap file left behind"
+else
+	echo "FAIL: a swap file was left in $tmp"
+	failures=$((failures + 1))
+fi
+finish
