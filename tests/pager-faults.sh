@@ -25,7 +25,10 @@ check_stat "$tmp/stats.json" pages_swapped_out -eq 0
 check_stat "$tmp/stats.json" resident_peak_pages -gt 4096
 
 expect 1 'the swap store is full' run enospc=2000
-check_stat "$tmp/stats.json" pages_swapped_out -eq 2000
+# Slots are freed as pages are rewritten, so more than 2000 may have gone
+# out in all, but never more than 2000 at once.
+check_stat "$tmp/stats.json" swap_slots_in_use -le 2000
+check_stat "$tmp/stats.json" swap_write_failures -ge 1
 check_stat "$tmp/stats.json" resident_peak_pages -gt 4096
 
 expect 14 'guest page at gpa 0x[0-9a-f]+ \(swap slot [0-9]+\): swap read error; stopping the guest' \
