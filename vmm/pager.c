@@ -136,6 +136,9 @@ static void report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int
 {
 	uint64_t gfn = 0;
 
+	/* One explanation is enough: the guest is stopping. */
+	if (atomic_exchange(&pg->reported_memory_error, true))
+		return;
 	page_gfn(pg, p, &gfn);
 	vmm_err("guest page at gpa 0x%llx (swap slot %llu): %s; stopping the guest rather "
 		"than give it wrong data", (unsigned long long)(gfn << PAGE_SHIFT),

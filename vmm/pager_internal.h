@@ -73,7 +73,7 @@ struct pager {
 	pthread_cond_t reclaim_cv;	/* wake the reclaim thread */
 	bool reclaim_kick;
 	atomic_uint_fast64_t backoff_until;	/* ns; reclaim writes nothing before */
-	atomic_bool reported_write_error, reported_full;
+	atomic_bool reported_write_error, reported_full, reported_memory_error;
 
 	/* Reclaim thread only. */
 	uint64_t hand;
