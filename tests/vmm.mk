@@ -36,3 +36,16 @@ tests/guests/high.elf: $(srcdir)/tests/guests/misbehave.S
 	@$(MKDIR_P) tests/guests
 	$(AM_V_GEN)$(CC) -m32 -DHALT -c $< -o $@.o && \
 	$(TEST_GUEST_LINK) -Ttext=0x7ff00000 $@.o -o $@ && rm -f $@.o
+
+# The whole VMM built with ThreadSanitizer, to run the pager's fault threads,
+# reclaim thread and vCPU threads against each other under real guests.
+if ENABLE_TSAN
+check_PROGRAMS += vmm/vmm-tsan
+vmm_vmm_tsan_SOURCES = $(vmm_vmm_SOURCES) $(vmm_libvmm_a_SOURCES) \
+	$(shadow_libshadow_a_SOURCES) $(notifier_libnotifier_a_SOURCES)
+vmm_vmm_tsan_CFLAGS = $(AM_CFLAGS) $(TSAN_CFLAGS)
+vmm_vmm_tsan_LDFLAGS = $(TSAN_LDFLAGS)
+vmm_vmm_tsan_LDADD = $(PTHREAD_LIBS)
+TESTS += tests/pager-tsan.sh
+endif
+EXTRA_DIST += tests/pager-tsan.sh
