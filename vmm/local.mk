@@ -11,7 +11,8 @@ vmm_libvmm_a_SOURCES = \
 	vmm/loader.c vmm/loader.h \
 	vmm/multiboot.c \
 	vmm/options.c vmm/options.h \
-	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_stats.c \
+	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_fault.c \
+	vmm/pager_reclaim.c vmm/pager_stats.c \
 	vmm/serial.c \
 	vmm/swap_store.c vmm/swap_store.h \
 	vmm/sysdev.c \

@@ -11,7 +11,9 @@
 #include "notifier/notifier.h"
 #include "shadow/shadow.h"
 #include "vmm/pager.h"
+#include "vmm/guest_mem.h"
 #include "vmm/swap_store.h"
+#include "vmm/util.h"
 
 #define CHUNK_SHIFT	6
 #define CHUNK_PAGES	(1u << CHUNK_SHIFT)	/* pages per chunk lock, max batch */
@@ -84,6 +86,71 @@ struct pager {
 	const char *stats_file;
 	uint64_t start_ns;
 };
+
+/* --- page state words (pager.h) ------------------------------------------ */
+enum { PS_ABSENT = 0, PS_RESIDENT = 1, PS_SWAPPED = 2 };
+#define PS_STATE_MASK	3ULL
+#define PF_ZAPPED	(1ULL << 2)
+#define PF_DIRTY	(1ULL << 3)
+#define PS_SLOT_SHIFT	16
+
+static inline unsigned ps_state(uint64_t w)
+{
+	return w & PS_STATE_MASK;
+}
+
+static inline uint64_t ps_slot(uint64_t w)
+{
+	return (w >> PS_SLOT_SHIFT) ? (w >> PS_SLOT_SHIFT) - 1 : SWAP_NO_SLOT;
+}
+
+static inline uint64_t ps_make(unsigned state, uint64_t flags, uint64_t slot)
+{
+	uint64_t s = slot == SWAP_NO_SLOT ? 0 : (slot + 1) << PS_SLOT_SHIFT;
+
+	return s | flags | state;
+}
+
+/* Clean: the swap slot still holds exactly this page. */
+static inline bool ps_clean(uint64_t w)
+{
+	return ps_slot(w) != SWAP_NO_SLOT && !(w & PF_DIRTY);
+}
+
+static inline void *page_hva(const struct pager *pg, uint64_t p)
+{
+	return pg->base + (p << PAGE_SHIFT);
+}
+
+static inline pthread_mutex_t *chunk_lock(struct pager *pg, uint64_t p)
+{
+	return &pg->chunk_locks[p >> CHUNK_SHIFT];
+}
+
+/* --- shared between pager.c, pager_fault.c and pager_reclaim.c ------------- */
+
+/*
+ * Invalidations of object pages [p, p + n): one mn_range per mapping run
+ * (every region of every VM mapping those pages, found by pgoff arithmetic).
+ */
+struct inval {
+	struct mn_range r[GUEST_MEM_MAX_REGIONS * 2];
+	unsigned n;
+};
+
+enum spte_update { SU_DIRTY, SU_SWAPPED, SU_ZERO };
+
+void pager_inval_start(struct pager *pg, struct inval *iv, uint64_t p, uint64_t n);
+void pager_inval_end(struct pager *pg, struct inval *iv);
+void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what, uint64_t slot);
+bool pager_page_gfn(struct pager *pg, uint64_t p, uint64_t *gfn);
+void pager_report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int err);
+bool pager_backoff_active(struct pager *pg);
+void pager_kick_reclaim(struct pager *pg);
+int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
+			  uint8_t *buf, bool from_uffd);
+void *pager_fault_thread(void *arg);
+void *pager_reclaim_thread(void *arg);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);
 

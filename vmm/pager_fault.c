@@ -1,0 +1,421 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pager's fault side: fault threads read userfaultfd messages and
+ * resolve them (UFFDIO_ZEROPAGE, UFFDIO_COPY, UFFDIO_CONTINUE) through the
+ * shadow's fault path, in batches on sequential access, reserving room
+ * under the resident limit first. VMM threads use the same path.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/exit_status.h"
+#include "vmm/pager_internal.h"
+#include "vmm/uffd_compat.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+/* --- userfaultfd resolution ---------------------------------------------------- */
+
+/*
+ * One UFFDIO_{COPY,ZEROPAGE,CONTINUE} over [p, p + n). EAGAIN (the mapping
+ * is changing) is retried; EEXIST (a page already mapped) is resolved
+ * page by page, keeping what is mapped. Returns 0 or -errno.
+ */
+static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n,
+			const void *src, uint64_t mode)
+{
+	uint64_t start = (uintptr_t)page_hva(pg, p), len = (uint64_t)n << PAGE_SHIFT;
+	__s64 *result;
+	union {
+		struct uffdio_copy copy;
+		struct uffdio_zeropage zero;
+		struct uffdio_continue cont;
+	} a;
+
+	for (int tries = 0; tries < 100; tries++) {
+		memset(&a, 0, sizeof(a));
+		if (cmd == UFFDIO_COPY) {
+			a.copy = (struct uffdio_copy){ .dst = start, .src = (uintptr_t)src,
+						       .len = len, .mode = mode };
+			result = &a.copy.copy;
+		} else if (cmd == UFFDIO_ZEROPAGE) {
+			a.zero = (struct uffdio_zeropage){ .range = { start, len } };
+			result = &a.zero.zeropage;
+		} else {
+			a.cont = (struct uffdio_continue){ .range = { start, len }, .mode = mode };
+			result = &a.cont.mapped;
+		}
+		if (ioctl(pg->uffd, cmd, &a) == 0)
+			return 0;
+		if (errno == EAGAIN && *result > 0 && (uint64_t)*result < len) {
+			/* Partly done: continue after what was resolved. */
+			uint64_t done = *result;
+
+			start += done;
+			len -= done;
+			if (src)
+				src = (const uint8_t *)src + done;
+			continue;
+		}
+		if (errno == EAGAIN)
+			continue;
+		if (errno == EEXIST) {
+			if (n == 1) {
+				struct uffdio_range wake = { start, len };
+
+				ioctl(pg->uffd, UFFDIO_WAKE, &wake);
+				return 0;
+			}
+			for (unsigned i = 0; i < n; i++) {
+				int ret = uffd_resolve(pg, cmd, p + i, 1,
+						       src ? (const uint8_t *)src + ((uint64_t)i << PAGE_SHIFT) : NULL,
+						       mode);
+				if (ret)
+					return ret;
+			}
+			return 0;
+		}
+		return -errno;
+	}
+	return -EAGAIN;
+}
+
+enum action { ACT_NONE, ACT_ZERO, ACT_COPY, ACT_CONT, ACT_CONT_WP };
+
+static enum action page_action(const struct pager *pg, uint64_t w)
+{
+	switch (ps_state(w)) {
+	case PS_ABSENT:
+		return ACT_ZERO;
+	case PS_SWAPPED:
+		return ACT_COPY;
+	default:
+		if (!(w & PF_ZAPPED))
+			return ACT_NONE;
+		return pg->wp_async && ps_clean(w) ? ACT_CONT_WP : ACT_CONT;
+	}
+}
+
+struct fault_ctx {
+	struct pager *pg;
+	uint8_t *buf;		/* CHUNK_PAGES pages for swap-ins */
+	bool from_uffd;		/* a thread waits on the first page's host pte */
+	uint64_t used;		/* pages that became resident */
+};
+
+/*
+ * Bring object pages [p, p + n) in, by runs of the same action. Chunk lock
+ * held. Returns 0 or -errno; a swap read failure stops the guest.
+ */
+static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
+{
+	struct pager *pg = fc->pg;
+	unsigned i = 0;
+
+	while (i < n) {
+		uint64_t q = p + i;
+		enum action act = page_action(pg, pg->state[q]);
+		unsigned run = 1;
+		uint64_t mode = pg->wp_async ? UFFDIO_COPY_MODE_WP : 0;
+		int ret = 0;
+
+		while (i + run < n && page_action(pg, pg->state[q + run]) == act)
+			run++;
+		switch (act) {
+		case ACT_NONE:
+			/* Mapped as far as we know; a waiter means the host dropped it. */
+			if (i == 0 && fc->from_uffd)
+				ret = uffd_resolve(pg, UFFDIO_CONTINUE, q, 1, NULL, 0);
+			break;
+		case ACT_ZERO:
+			ret = uffd_resolve(pg, UFFDIO_ZEROPAGE, q, run, NULL, 0);
+			if (ret)
+				break;
+			for (unsigned k = 0; k < run; k++)
+				pg->state[q + k] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
+			atomic_fetch_add(&pg->c.zero_fills, run);
+			fc->used += run;
+			break;
+		case ACT_COPY:
+			for (unsigned k = 0; k < run; k++) {
+				uint64_t slot = ps_slot(pg->state[q + k]);
+
+				ret = swap_read(&pg->store, slot, q + k, fc->buf + ((uint64_t)k << PAGE_SHIFT));
+				if (ret) {
+					pager_report_memory_error(pg, q + k, slot, ret);
+					return ret;
+				}
+			}
+			ret = uffd_resolve(pg, UFFDIO_COPY, q, run, fc->buf, mode);
+			if (ret)
+				break;
+			/* Clean: the slot stays valid until the page is written. */
+			for (unsigned k = 0; k < run; k++)
+				pg->state[q + k] = ps_make(PS_RESIDENT, pg->wp_async ? 0 : PF_DIRTY,
+							   ps_slot(pg->state[q + k]));
+			if (!pg->wp_async)
+				for (unsigned k = 0; k < run; k++) {
+					swap_slot_free(&pg->store, ps_slot(pg->state[q + k]));
+					pg->state[q + k] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
+				}
+			atomic_fetch_add(&pg->c.swapped_in, run);
+			fc->used += run;
+			break;
+		case ACT_CONT:
+		case ACT_CONT_WP:
+			ret = uffd_resolve(pg, UFFDIO_CONTINUE, q, run, NULL,
+					   act == ACT_CONT_WP ? UFFDIO_CONTINUE_MODE_WP : 0);
+			if (ret)
+				break;
+			for (unsigned k = 0; k < run; k++)
+				pg->state[q + k] &= ~PF_ZAPPED;
+			atomic_fetch_add(&pg->c.continued, run);
+			break;
+		}
+		if (ret) {
+			vmm_err("pager: resolving guest RAM page %llu: %s",
+				(unsigned long long)q, strerror(-ret));
+			return ret;
+		}
+		i += run;
+	}
+	return 0;
+}
+
+static int resolve_cb(struct shadow_fault *f, void *ctx)
+{
+	return resolve_pages(ctx, f->pgoff, f->npages);
+}
+
+/* Reserve @need resident pages if they fit under the limit (or @force). */
+static bool reserve(struct pager *pg, uint64_t need, bool force)
+{
+	uint64_t r = atomic_load(&pg->resident);
+
+	do {
+		if (!force && r + need > pg->limit)
+			return false;
+	} while (!atomic_compare_exchange_weak(&pg->resident, &r, r + need));
+	return true;
+}
+
+/*
+ * Chunk lock held: reserve @need more resident pages, waiting for reclaim
+ * while they do not fit under the limit. Reclaim skips chunks it cannot
+ * trylock, so it never waits for us; if it cannot make room (the store is
+ * failing, everything else is busy) we go on above the limit after a
+ * bounded wait, and the stats show it.
+ */
+static void throttle(struct pager *pg, uint64_t need)
+{
+	struct timespec until;
+	bool got;
+
+	if (reserve(pg, need, false))
+		return;
+	atomic_fetch_add(&pg->c.throttled, 1);
+	pthread_mutex_lock(&pg->space_lock);
+	for (int rounds = 0; !(got = reserve(pg, need, false)) && rounds < 100; rounds++) {
+		if (atomic_load(&pg->stopping) || pager_backoff_active(pg))
+			break;
+		pg->reclaim_kick = true;
+		pthread_cond_signal(&pg->reclaim_cv);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 10 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&pg->space_cv, &pg->space_lock, &until);
+	}
+	if (!got)
+		reserve(pg, need, true);
+	pthread_mutex_unlock(&pg->space_lock);
+}
+
+static void note_resident(struct pager *pg)
+{
+	uint64_t r = atomic_load(&pg->resident), peak = atomic_load(&pg->c.resident_peak);
+
+	while (r > peak && !atomic_compare_exchange_weak(&pg->c.resident_peak, &peak, r))
+		;
+	if (r >= pg->wm_high)
+		pager_kick_reclaim(pg);
+}
+
+/*
+ * Chunk lock held: make object pages [p, p + n) present (n clipped to the
+ * chunk), through the shadow's fault path and its retry protocol.
+ */
+int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
+			   uint8_t *buf, bool from_uffd)
+{
+	struct fault_ctx fc = { .pg = pg, .buf = buf, .from_uffd = from_uffd };
+	uint64_t gfn, need = 0;
+	int ret;
+
+	for (unsigned i = 0; i < n; i++)
+		need += ps_state(pg->state[p + i]) != PS_RESIDENT;
+	if (need)
+		throttle(pg, need);
+	if (!pager_page_gfn(pg, p, &gfn))
+		return -EFAULT;
+	/* Returns how many sptes it installed: 0 when gfn was present already. */
+	ret = shadow_fault(pg->shadow, gfn, n, write ? SHADOW_FAULT_WRITE : 0, resolve_cb, &fc);
+	if (ret > 0)
+		ret = 0;
+	else if (ret == 0 && from_uffd)
+		/* Present in the shadow: the waiter may still need its host pte back. */
+		ret = resolve_pages(&fc, p, 1);
+	/* Give back what the batch reserved but did not use (clipped, failed). */
+	if (need > fc.used)
+		atomic_fetch_sub(&pg->resident, need - fc.used);
+	if (need)
+		note_resident(pg);
+	return ret;
+}
+
+/* --- access pattern -------------------------------------------------------------- */
+
+/*
+ * How many pages to resolve for a fault of thread @tid at page @p: one for
+ * random access; on a sequential run, a window that doubles up to a chunk,
+ * as readahead does.
+ */
+static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p)
+{
+	struct seq_hint *h = &pg->hints[tid % SEQ_HINTS];
+	unsigned window = 1;
+
+	if (atomic_load_explicit(&h->tid, memory_order_relaxed) == tid) {
+		uint64_t next = atomic_load_explicit(&h->next, memory_order_relaxed);
+		unsigned w = atomic_load_explicit(&h->window, memory_order_relaxed);
+
+		if (p >= next && p <= next + w)
+			window = w * 2 > CHUNK_PAGES ? CHUNK_PAGES : w * 2;
+	}
+	atomic_store_explicit(&h->tid, tid, memory_order_relaxed);
+	atomic_store_explicit(&h->window, window, memory_order_relaxed);
+	atomic_store_explicit(&h->next, p + window, memory_order_relaxed);
+	return window;
+}
+
+/* --- fault threads --------------------------------------------------------------- */
+
+static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *buf)
+{
+	uint64_t addr = msg->arg.pagefault.address & ~(PAGE_SIZE - 1);
+	uint64_t flags = msg->arg.pagefault.flags, t0 = now_ns(), p, end;
+	unsigned n;
+	int ret;
+
+	if (addr < (uintptr_t)pg->base || addr >= (uintptr_t)pg->base + (pg->npages << PAGE_SHIFT))
+		return;
+	p = (addr - (uintptr_t)pg->base) >> PAGE_SHIFT;
+	if (flags & UFFD_PAGEFAULT_FLAG_MINOR)
+		atomic_fetch_add(&pg->c.faults_minor, 1);
+	else if (flags & UFFD_PAGEFAULT_FLAG_WP)
+		atomic_fetch_add(&pg->c.faults_wp, 1);
+	else
+		atomic_fetch_add(&pg->c.faults_missing, 1);
+
+	n = fault_window(pg, msg->arg.pagefault.feat.ptid, p);
+	end = ((p >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT;
+	if (end > pg->npages)
+		end = pg->npages;
+	if (p + n > end)
+		n = end - p;
+
+	pthread_mutex_lock(chunk_lock(pg, p));
+	ret = pager_fault_in_locked(pg, p, n, flags & UFFD_PAGEFAULT_FLAG_WRITE, buf, true);
+	pthread_mutex_unlock(chunk_lock(pg, p));
+	if (ret && ret != -EBADMSG && ret != -EIO && !atomic_load(&pg->stopping)) {
+		/* The faulting vCPU would wait forever: end the VM instead. */
+		vmm_err("pager: fault at guest RAM page %llu not resolved: %s",
+			(unsigned long long)p, strerror(-ret));
+		vm_request_stop(pg->vm, VMM_EXIT_INTERNAL);
+	}
+	pager_hist_add(pg, now_ns() - t0);
+}
+
+void *pager_fault_thread(void *arg)
+{
+	struct pager *pg = arg;
+	struct uffd_msg msgs[16];
+	uint8_t *buf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
+
+	if (!buf) {
+		vmm_err("pager: out of memory for a fault thread");
+		return NULL;
+	}
+	while (!atomic_load(&pg->stopping)) {
+		struct pollfd fds[2] = {
+			{ .fd = pg->uffd, .events = POLLIN },
+			{ .fd = pg->stop_fd, .events = POLLIN },
+		};
+		ssize_t r;
+
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		r = read(pg->uffd, msgs, sizeof(msgs));
+		if (r < 0)
+			continue;	/* EAGAIN: another thread took it */
+		for (size_t i = 0; i < r / sizeof(msgs[0]); i++)
+			if (msgs[i].event == UFFD_EVENT_PAGEFAULT && !atomic_load(&pg->stopping))
+				handle_fault(pg, &msgs[i], buf);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* --- VMM access ---------------------------------------------------------------------- */
+
+bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write)
+{
+	uint8_t *b = buf, *tmp = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
+	bool ok = tmp != NULL;
+
+	while (ok && len) {
+		const struct guest_region *r = guest_mem_region(&pg->vm->mem, gpa);
+		uint64_t off = gpa & (PAGE_SIZE - 1), n = PAGE_SIZE - off, p;
+		ssize_t done;
+
+		if (!r) {
+			ok = false;
+			break;
+		}
+		if (n > len)
+			n = len;
+		p = r->pgoff + ((gpa - r->gpa) >> PAGE_SHIFT);
+		pthread_mutex_lock(chunk_lock(pg, p));
+		/*
+		 * The chunk lock keeps every invalidation of the page out until
+		 * the copy is done. Copy through the memfd, not the mapping, so
+		 * this thread cannot fault on its own userfaultfd.
+		 */
+		ok = pager_fault_in_locked(pg, p, 1, write, tmp, false) == 0;
+		if (ok && write) {
+			done = pwrite(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
+			if (ps_slot(pg->state[p]) != SWAP_NO_SLOT)
+				swap_slot_free(&pg->store, ps_slot(pg->state[p]));
+			pg->state[p] = ps_make(PS_RESIDENT, (pg->state[p] & PF_ZAPPED) | PF_DIRTY,
+					       SWAP_NO_SLOT);
+		} else if (ok) {
+			done = pread(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
+		}
+		ok = ok && done == (ssize_t)n;
+		pthread_mutex_unlock(chunk_lock(pg, p));
+		gpa += n;
+		b += n;
+		len -= n;
+	}
+	free(tmp);
+	return ok;
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The pager's reclaim side: a clock over object pages that zaps present
+ * pages (second chance) and evicts pages left untouched since, after
+ * learning from PAGEMAP_SCAN which were written; dirty pages go to the
+ * swap store in one batch, clean and zero pages go without a write.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm/pager_internal.h"
+#include "vmm/uffd_compat.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+/* --- dirty tracking: zap, then scan ---------------------------------------------- */
+
+/*
+ * After [p, p + n) was zapped: which of its pages had been written since
+ * they were last write-protected? A written pte leaves nothing behind, a
+ * protected one leaves a uffd-wp marker; PAGEMAP_SCAN reports the former
+ * PAGE_IS_WRITTEN (classic pagemap: bit 57 clear). Sets bit i of *written.
+ */
+static void scan_written(struct pager *pg, uint64_t p, unsigned n, uint64_t *written)
+{
+	*written = 0;
+	if (!pg->wp_async) {
+		*written = n == 64 ? ~0ULL : (1ULL << n) - 1;
+		return;
+	}
+	if (pg->pagemap_scan) {
+		struct page_region regs[CHUNK_PAGES];
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = (uintptr_t)page_hva(pg, p),
+			.end = (uintptr_t)page_hva(pg, p + n),
+			.vec = (uintptr_t)regs,
+			.vec_len = CHUNK_PAGES,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		int nr = ioctl(pg->pagemap_fd, PAGEMAP_SCAN, &a);
+
+		if (nr >= 0) {
+			for (int i = 0; i < nr; i++)
+				for (uint64_t a0 = regs[i].start; a0 < regs[i].end; a0 += PAGE_SIZE)
+					*written |= 1ULL << ((a0 - (uintptr_t)page_hva(pg, p)) >> PAGE_SHIFT);
+			return;
+		}
+		pg->pagemap_scan = false;
+	}
+	{
+		uint64_t e[CHUNK_PAGES];
+		ssize_t r = pread(pg->pagemap_fd, e, n * sizeof(e[0]),
+				  ((uintptr_t)page_hva(pg, p) >> PAGE_SHIFT) * sizeof(e[0]));
+
+		for (unsigned i = 0; i < n; i++)
+			if (r != (ssize_t)(n * sizeof(e[0])) || !(e[i] & (1ULL << 57)))
+				*written |= 1ULL << i;
+	}
+}
+
+/* Runs of set bits in a chunk mask: for_each_run(mask, a, b) { [a, b) } */
+static bool next_run(uint64_t mask, unsigned *a, unsigned *b)
+{
+	uint64_t m = *b >= 64 ? 0 : mask & (~0ULL << *b);
+
+	if (!m)
+		return false;
+	*a = __builtin_ctzll(m);
+	m = ~mask & (*a == 63 ? 0 : ~0ULL << (*a + 1));
+	*b = m ? __builtin_ctzll(m) : 64;
+	return true;
+}
+
+#define for_each_run(mask, a, b) for (a = 0, b = 0; next_run(mask, &a, &b); )
+
+/*
+ * Chunk lock held: zap the host ptes of the pages in @mask (relative to
+ * chunk base @p0) so their next touch is seen, recording which were
+ * written since last protected.
+ */
+static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
+{
+	unsigned a, b;
+
+	for_each_run(mask, a, b) {
+		struct inval iv;
+		uint64_t written;
+
+		pager_inval_start(pg, &iv, p0 + a, b - a);
+		madvise(page_hva(pg, p0 + a), (uint64_t)(b - a) << PAGE_SHIFT, MADV_DONTNEED);
+		scan_written(pg, p0 + a, b - a, &written);
+		for (unsigned i = a; i < b; i++) {
+			uint64_t *w = &pg->state[p0 + i];
+
+			*w |= PF_ZAPPED;
+			if (!(written & (1ULL << (i - a))))
+				continue;
+			if (ps_slot(*w) != SWAP_NO_SLOT) {
+				swap_slot_free(&pg->store, ps_slot(*w));
+				atomic_fetch_add(&pg->c.dirtied, 1);
+			}
+			*w = ps_make(PS_RESIDENT, PF_ZAPPED | PF_DIRTY, SWAP_NO_SLOT);
+			pager_spte_update(pg, p0 + i, SU_DIRTY, 0);
+		}
+		pager_inval_end(pg, &iv);
+		atomic_fetch_add(&pg->c.zaps, b - a);
+	}
+}
+
+/* --- reclaim ------------------------------------------------------------------------ */
+
+static bool page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)p;
+
+	for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static bool read_pages(struct pager *pg, uint64_t p, unsigned n, uint8_t *buf)
+{
+	size_t len = (size_t)n << PAGE_SHIFT, done = 0;
+
+	while (done < len) {
+		ssize_t r = pread(pg->memfd, buf + done, len - done, (p << PAGE_SHIFT) + done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		done += r;
+	}
+	return true;
+}
+
+static void start_backoff(struct pager *pg, int err)
+{
+	atomic_store(&pg->backoff_until, now_ns() + 1000000000ULL);
+	atomic_fetch_add(&pg->c.write_failures, 1);
+	if (err == -ENOSPC) {
+		if (!atomic_exchange(&pg->reported_full, true))
+			vmm_err("pager: the swap store is full (%s): pages stay resident and "
+				"reclaim backs off; the guest may run above --mem-resident",
+				pg->store.dir);
+	} else if (!atomic_exchange(&pg->reported_write_error, true)) {
+		vmm_err("pager: writing the swap store failed (%s): pages stay resident and "
+			"reclaim backs off; the guest may run above --mem-resident",
+			strerror(-err));
+	}
+	/* Throttled faults must not wait for reclaim that cannot happen. */
+	pthread_mutex_lock(&pg->space_lock);
+	pthread_cond_broadcast(&pg->space_cv);
+	pthread_mutex_unlock(&pg->space_lock);
+}
+
+/*
+ * Chunk lock held: evict the cold (zapped, untouched since) pages in
+ * @mask: drop clean ones, store nothing for zero ones, write the rest in
+ * one batch, punch them all. Returns how many pages left the page cache.
+ */
+static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
+{
+	uint64_t drop = 0, zero = 0, write = 0, pages[CHUNK_PAGES], slots[CHUNK_PAGES];
+	unsigned a, b, nw = 0, got = 0, evicted = 0;
+
+	for_each_run(mask, a, b) {
+		uint64_t dirty = 0;
+		unsigned c, d;
+
+		for (unsigned i = a; i < b; i++) {
+			if (ps_clean(pg->state[p0 + i]))
+				drop |= 1ULL << i;
+			else
+				dirty |= 1ULL << i;
+		}
+		for_each_run(dirty, c, d) {
+			if (!read_pages(pg, p0 + c, d - c, pg->rbuf + ((uint64_t)c << PAGE_SHIFT)))
+				continue;	/* cannot read it: keep it */
+			for (unsigned i = c; i < d; i++) {
+				const uint8_t *src = pg->rbuf + ((uint64_t)i << PAGE_SHIFT);
+
+				if (page_is_zero(src)) {
+					zero |= 1ULL << i;
+				} else {
+					memcpy(pg->wbuf + ((uint64_t)nw << PAGE_SHIFT), src, PAGE_SIZE);
+					pages[nw++] = p0 + i;
+				}
+			}
+		}
+	}
+	if (nw && !pager_backoff_active(pg)) {
+		int ret;
+
+		got = swap_slots_alloc(&pg->store, slots, nw);
+		ret = got ? swap_write(&pg->store, slots, pages, pg->wbuf, got) : 0;
+		if (ret) {
+			for (unsigned i = 0; i < got; i++)
+				swap_slot_free(&pg->store, slots[i]);
+			got = 0;
+			start_backoff(pg, ret);
+		} else if (got < nw) {
+			start_backoff(pg, -ENOSPC);
+		}
+		for (unsigned i = 0; i < got; i++)
+			write |= 1ULL << (pages[i] - p0);
+	}
+
+	for_each_run(drop | zero | write, a, b) {
+		struct inval iv;
+		unsigned k = 0;
+
+		pager_inval_start(pg, &iv, p0 + a, b - a);
+		if (fallocate(pg->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			      (p0 + a) << PAGE_SHIFT, (uint64_t)(b - a) << PAGE_SHIFT) < 0) {
+			vmm_err("pager: punching guest RAM pages: %s", strerror(errno));
+			pager_inval_end(pg, &iv);
+			continue;
+		}
+		for (unsigned i = a; i < b; i++) {
+			uint64_t bit = 1ULL << i, *w = &pg->state[p0 + i], slot;
+
+			if (drop & bit) {
+				slot = ps_slot(*w);
+				atomic_fetch_add(&pg->c.clean_drops, 1);
+			} else if (zero & bit) {
+				slot = SWAP_NO_SLOT;
+				atomic_fetch_add(&pg->c.zero_drops, 1);
+			} else {
+				while (pages[k] != p0 + i)
+					k++;
+				slot = slots[k];
+				atomic_fetch_add(&pg->c.swapped_out, 1);
+			}
+			if (slot == SWAP_NO_SLOT) {
+				*w = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
+				pager_spte_update(pg, p0 + i, SU_ZERO, 0);
+			} else {
+				*w = ps_make(PS_SWAPPED, 0, slot);
+				pager_spte_update(pg, p0 + i, SU_SWAPPED, slot);
+			}
+			evicted++;
+		}
+		pager_inval_end(pg, &iv);
+	}
+	atomic_fetch_sub(&pg->resident, evicted);
+	return evicted;
+}
+
+/*
+ * One step of the clock over chunk @c: pages zapped on the last visit and
+ * not touched since are cold and go; pages touched since (present again)
+ * get a second chance: they are zapped now, to be judged next time.
+ */
+static unsigned clock_chunk(struct pager *pg, uint64_t c)
+{
+	uint64_t p0 = c << CHUNK_SHIFT, hot = 0, cold = 0;
+	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES, evicted;
+
+	if (pthread_mutex_trylock(&pg->chunk_locks[c]))
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t w = pg->state[p0 + i];
+
+		if (ps_state(w) != PS_RESIDENT)
+			continue;
+		if (w & PF_ZAPPED)
+			cold |= 1ULL << i;
+		else
+			hot |= 1ULL << i;
+	}
+	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
+	if (hot)
+		zap_pages(pg, p0, hot);
+	pthread_mutex_unlock(&pg->chunk_locks[c]);
+	return evicted;
+}
+
+void *pager_reclaim_thread(void *arg)
+{
+	struct pager *pg = arg;
+
+	while (!atomic_load(&pg->stopping)) {
+		uint64_t scanned = 0, idle = 0;
+
+		pthread_mutex_lock(&pg->space_lock);
+		while (!atomic_load(&pg->stopping) && !pg->reclaim_kick &&
+		       atomic_load(&pg->resident) < pg->wm_high) {
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000 * 1000;
+			if (until.tv_nsec >= 1000000000) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&pg->reclaim_cv, &pg->space_lock, &until);
+		}
+		pg->reclaim_kick = false;
+		pthread_mutex_unlock(&pg->space_lock);
+
+		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > pg->wm_low &&
+		       scanned < 3 * pg->nchunks) {
+			unsigned got = clock_chunk(pg, pg->hand);
+
+			pg->hand = (pg->hand + 1) % pg->nchunks;
+			scanned++;
+			if (got) {
+				idle = 0;
+				pthread_mutex_lock(&pg->space_lock);
+				pthread_cond_broadcast(&pg->space_cv);
+				pthread_mutex_unlock(&pg->space_lock);
+			} else if (++idle > pg->nchunks) {
+				break;
+			}
+		}
+		if (atomic_load(&pg->resident) > pg->wm_low && idle) {
+			/* Nothing to take now (all busy, or the store failing): pause. */
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return NULL;
+}
+
+bool pager_backoff_active(struct pager *pg)
+{
+	return now_ns() < atomic_load(&pg->backoff_until);
+}
+
+void pager_kick_reclaim(struct pager *pg)
+{
+	pthread_mutex_lock(&pg->space_lock);
+	pg->reclaim_kick = true;
+	pthread_cond_signal(&pg->reclaim_cv);
+	pthread_mutex_unlock(&pg->space_lock);
+}
