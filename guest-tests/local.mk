@@ -56,83 +56,24 @@ guest_cc = $(AM_V_CC)$(MKDIR_P) guest-tests/lib && $(GUEST_CC) $(GUEST_COMPILE_F
 guest_ld = $(AM_V_CCLD)$(LD) $(GUEST_LINK_FLAGS)
 guest_objcopy = $(AM_V_GEN)$(OBJCOPY) -O elf32-i386 --strip-debug
 
-# --- runtime ---------------------------------------------------------------
-guest-tests/lib/entry.o: $(srcdir)/guest-tests/lib/entry.S $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/entry.S
-guest-tests/lib/setup.o: $(srcdir)/guest-tests/lib/setup.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/setup.c
-guest-tests/lib/trap.o: $(srcdir)/guest-tests/lib/trap.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/trap.c
-guest-tests/lib/smp.o: $(srcdir)/guest-tests/lib/smp.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/smp.c
-guest-tests/lib/printf.o: $(srcdir)/guest-tests/lib/printf.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/printf.c
-guest-tests/lib/string.o: $(srcdir)/guest-tests/lib/string.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/string.c
-guest-tests/lib/args.o: $(srcdir)/guest-tests/lib/args.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/lib/args.c
-
-# --- tests -----------------------------------------------------------------
-guest-tests/hello.o: $(srcdir)/guest-tests/hello.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/hello.c
-guest-tests/memtest.o: $(srcdir)/guest-tests/memtest.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/memtest.c
-guest-tests/smp.o: $(srcdir)/guest-tests/smp.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/smp.c
-guest-tests/exceptions.o: $(srcdir)/guest-tests/exceptions.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/exceptions.c
-guest-tests/exit.o: $(srcdir)/guest-tests/exit.c $(GUEST_HDRS)
-	$(guest_cc) -c -o $@ $(srcdir)/guest-tests/exit.c
+# --- objects: the runtime, one object per test, four stress variants ---------
+guest-tests/lib/%.o: $(srcdir)/guest-tests/lib/%.S $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $<
+guest-tests/lib/%.o: $(srcdir)/guest-tests/lib/%.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $<
+guest-tests/%.o: $(srcdir)/guest-tests/%.c $(GUEST_HDRS)
+	$(guest_cc) -c -o $@ $<
 # One source, four access patterns (guest-tests/stress.c).
-guest-tests/stress-seq.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
-	$(guest_cc) -DSTRESS_MODE=STRESS_SEQ -c -o $@ $(srcdir)/guest-tests/stress.c
-guest-tests/stress-random.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
-	$(guest_cc) -DSTRESS_MODE=STRESS_RANDOM -c -o $@ $(srcdir)/guest-tests/stress.c
-guest-tests/stress-zero.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
-	$(guest_cc) -DSTRESS_MODE=STRESS_ZERO -c -o $@ $(srcdir)/guest-tests/stress.c
-guest-tests/stress-clean.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
-	$(guest_cc) -DSTRESS_MODE=STRESS_CLEAN -c -o $@ $(srcdir)/guest-tests/stress.c
+guest-tests/stress-%.o: $(srcdir)/guest-tests/stress.c $(GUEST_HDRS)
+	$(guest_cc) -DSTRESS_MODE=STRESS_$$(echo $* | tr a-z A-Z) -c -o $@ $(srcdir)/guest-tests/stress.c
 
 # --- images: link as ELF64 at 1 MiB, then wrap as elf32-i386 -----------------
 GUEST_LINK_DEPS = $(GUEST_LIB_OBJS) $(srcdir)/guest-tests/lib/guest.lds
 
-guest-tests/hello.elf64: guest-tests/hello.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/hello.o $(GUEST_LIB_OBJS)
-guest-tests/memtest.elf64: guest-tests/memtest.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/memtest.o $(GUEST_LIB_OBJS)
-guest-tests/smp.elf64: guest-tests/smp.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/smp.o $(GUEST_LIB_OBJS)
-guest-tests/exceptions.elf64: guest-tests/exceptions.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/exceptions.o $(GUEST_LIB_OBJS)
-guest-tests/exit.elf64: guest-tests/exit.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/exit.o $(GUEST_LIB_OBJS)
-guest-tests/stress-seq.elf64: guest-tests/stress-seq.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/stress-seq.o $(GUEST_LIB_OBJS)
-guest-tests/stress-random.elf64: guest-tests/stress-random.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/stress-random.o $(GUEST_LIB_OBJS)
-guest-tests/stress-zero.elf64: guest-tests/stress-zero.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/stress-zero.o $(GUEST_LIB_OBJS)
-guest-tests/stress-clean.elf64: guest-tests/stress-clean.o $(GUEST_LINK_DEPS)
-	$(guest_ld) -o $@ guest-tests/stress-clean.o $(GUEST_LIB_OBJS)
-
-guest-tests/hello.elf: guest-tests/hello.elf64
-	$(guest_objcopy) guest-tests/hello.elf64 $@
-guest-tests/memtest.elf: guest-tests/memtest.elf64
-	$(guest_objcopy) guest-tests/memtest.elf64 $@
-guest-tests/smp.elf: guest-tests/smp.elf64
-	$(guest_objcopy) guest-tests/smp.elf64 $@
-guest-tests/exceptions.elf: guest-tests/exceptions.elf64
-	$(guest_objcopy) guest-tests/exceptions.elf64 $@
-guest-tests/exit.elf: guest-tests/exit.elf64
-	$(guest_objcopy) guest-tests/exit.elf64 $@
-guest-tests/stress-seq.elf: guest-tests/stress-seq.elf64
-	$(guest_objcopy) guest-tests/stress-seq.elf64 $@
-guest-tests/stress-random.elf: guest-tests/stress-random.elf64
-	$(guest_objcopy) guest-tests/stress-random.elf64 $@
-guest-tests/stress-zero.elf: guest-tests/stress-zero.elf64
-	$(guest_objcopy) guest-tests/stress-zero.elf64 $@
-guest-tests/stress-clean.elf: guest-tests/stress-clean.elf64
-	$(guest_objcopy) guest-tests/stress-clean.elf64 $@
+guest-tests/%.elf64: guest-tests/%.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ $< $(GUEST_LIB_OBJS)
+guest-tests/%.elf: guest-tests/%.elf64
+	$(guest_objcopy) $< $@
 
 noinst_DATA += $(GUEST_IMAGES)
 CLEANFILES += $(GUEST_IMAGES) $(GUEST_IMAGES:.elf=.elf64) $(GUEST_LIB_OBJS) \
