@@ -79,6 +79,27 @@ START_TEST(page_round_trips_through_its_slot)
 }
 END_TEST
 
+START_TEST(consecutive_slots_are_read_in_one_run_and_a_bad_one_is_named)
+{
+	uint64_t slots[4], pages[4] = { 40, 41, 42, 43 };
+	uint8_t *buf = malloc(4 * PAGE_SIZE), *in = malloc(4 * PAGE_SIZE), bad = 0;
+	unsigned which = 99;
+
+	for (int i = 0; i < 4; i++)
+		fill(buf + i * PAGE_SIZE, 10 + i);
+	ck_assert_uint_eq(swap_slots_alloc(&st, slots, 4), 4);
+	ck_assert_uint_eq(slots[3], slots[0] + 3);
+	ck_assert_int_eq(swap_write(&st, slots, pages, buf, 4), 0);
+	ck_assert_int_eq(swap_read_run(&st, slots[0], pages, 4, in, &which), 0);
+	ck_assert_mem_eq(in, buf, 4 * PAGE_SIZE);
+	ck_assert_int_eq(pwrite(st.fd, &bad, 1, (slots[2] + 1) * PAGE_SIZE - 1), 1);
+	ck_assert_int_eq(swap_read_run(&st, slots[0], pages, 4, in, &which), -EBADMSG);
+	ck_assert_uint_eq(which, 2);
+	free(buf);
+	free(in);
+}
+END_TEST
+
 START_TEST(corrupted_slot_fails_its_checksum)
 {
 	uint64_t slot, p = 7;
@@ -168,6 +189,7 @@ int main(void)
 	tcase_add_test(tc, store_file_has_no_name);
 	tcase_add_test(tc, fresh_slots_are_consecutive_and_freed_slots_are_reused);
 	tcase_add_test(tc, page_round_trips_through_its_slot);
+	tcase_add_test(tc, consecutive_slots_are_read_in_one_run_and_a_bad_one_is_named);
 	tcase_add_test(tc, corrupted_slot_fails_its_checksum);
 	tcase_add_test(tc, slot_read_back_for_another_page_fails_its_checksum);
 	tcase_add_test(tc, never_written_slot_is_not_read_as_valid);

@@ -142,12 +142,18 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			fc->used += run;
 			break;
 		case ACT_COPY:
-			for (unsigned k = 0; k < run; k++) {
-				uint64_t slot = ps_slot(pg->state[q + k]);
+			/* Neighbours evicted together sit in consecutive slots: one read. */
+			for (unsigned k = 0, len; k < run; k += len) {
+				uint64_t slot = ps_slot(pg->state[q + k]), pages[CHUNK_PAGES];
+				unsigned bad;
 
-				ret = swap_read(&pg->store, slot, q + k, fc->buf + ((uint64_t)k << PAGE_SHIFT));
+				for (len = 0; k + len < run &&
+				     ps_slot(pg->state[q + k + len]) == slot + len; len++)
+					pages[len] = q + k + len;
+				ret = swap_read_run(&pg->store, slot, pages, len,
+						    fc->buf + ((uint64_t)k << PAGE_SHIFT), &bad);
 				if (ret) {
-					pager_report_memory_error(pg, q + k, slot, ret);
+					pager_report_memory_error(pg, q + k + bad, slot + bad, ret);
 					return ret;
 				}
 			}

@@ -212,35 +212,48 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 	return 0;
 }
 
-int swap_read(struct swap_store *st, uint64_t slot, uint64_t page, void *buf)
+int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
+		  unsigned n, void *buf, unsigned *bad)
 {
 	uint64_t nth = atomic_fetch_add(&st->reads, 1) + 1;
-	size_t done = 0;
-	uint64_t want;
+	size_t len = (size_t)n * PAGE_SIZE, done = 0;
 
+	*bad = 0;
 	if (st->fail_read_at && nth >= st->fail_read_at) {
 		atomic_fetch_add(&st->read_errors, 1);
 		return -EIO;
 	}
-	while (done < PAGE_SIZE) {
-		ssize_t r = pread(st->fd, (uint8_t *)buf + done, PAGE_SIZE - done,
-				  slot * PAGE_SIZE + done);
+	while (done < len) {
+		ssize_t r = pread(st->fd, (uint8_t *)buf + done, len - done, slot * PAGE_SIZE + done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
+			*bad = done / PAGE_SIZE;
 			atomic_fetch_add(&st->read_errors, 1);
 			return -EIO;
 		}
 		done += r;
 	}
-	atomic_fetch_add(&st->bytes_read, PAGE_SIZE);
-	pthread_mutex_lock(&st->lock);
-	want = slot < st->sums_cap ? st->sums[slot] : 0;
-	pthread_mutex_unlock(&st->lock);
-	if (swap_checksum(page, buf) != want) {
-		atomic_fetch_add(&st->checksum_errors, 1);
-		return -EBADMSG;
+	atomic_fetch_add(&st->bytes_read, len);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t want;
+
+		pthread_mutex_lock(&st->lock);
+		want = slot + i < st->sums_cap ? st->sums[slot + i] : 0;
+		pthread_mutex_unlock(&st->lock);
+		if (swap_checksum(pages[i], (uint8_t *)buf + (size_t)i * PAGE_SIZE) != want) {
+			*bad = i;
+			atomic_fetch_add(&st->checksum_errors, 1);
+			return -EBADMSG;
+		}
 	}
 	return 0;
+}
+
+int swap_read(struct swap_store *st, uint64_t slot, uint64_t page, void *buf)
+{
+	unsigned bad;
+
+	return swap_read_run(st, slot, &page, 1, buf, &bad);
 }

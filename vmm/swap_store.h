@@ -74,6 +74,14 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
  */
 int swap_read(struct swap_store *st, uint64_t slot, uint64_t page, void *buf);
 
+/*
+ * Read @n consecutive slots from @slot, holding object pages @pages[0..n),
+ * into @buf with one pread, and verify each. Returns 0, or the error of
+ * swap_read with *@bad set to the index of the first page that failed.
+ */
+int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
+		  unsigned n, void *buf, unsigned *bad);
+
 /* The checksum used for slots: 64-bit hash of @page and the 4 KiB at @buf. */
 uint64_t swap_checksum(uint64_t page, const void *buf);
 
