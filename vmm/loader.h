@@ -16,6 +16,10 @@ struct vm;
 /* Detect the image kind from its contents and load it. */
 int loader_load(struct vm *vm);
 
+/* Format a parse error into err (for the parsers' callers to print); returns -1. */
+int loader_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* multiboot.c */
 #define MB_SEARCH_LIMIT		8192
 #define MB_MAX_SEGMENTS		16

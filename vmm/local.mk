@@ -4,11 +4,14 @@ noinst_LIBRARIES += vmm/libvmm.a
 vmm_libvmm_a_SOURCES = \
 	vmm/cpuid.c \
 	vmm/devices.h \
+	vmm/e820.c vmm/e820.h \
 	vmm/exit_status.h \
 	vmm/fw_cfg.c \
 	vmm/guest_mem.c vmm/guest_mem.h \
 	vmm/io.c vmm/io.h \
+	vmm/linux.c vmm/linux.h \
 	vmm/loader.c vmm/loader.h \
+	vmm/mptable.c \
 	vmm/multiboot.c \
 	vmm/options.c vmm/options.h \
 	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_fault.c \

@@ -9,11 +9,11 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/e820.h"
 #include "vmm/loader.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -31,9 +31,6 @@
 #define MBI_MODS	(1u << 3)
 #define MBI_MMAP	(1u << 6)
 #define MBI_LOADER_NAME	(1u << 9)
-
-#define E820_RAM	1
-#define E820_RESERVED	2
 
 struct mb_header {
 	uint32_t magic, flags, checksum;
@@ -84,33 +81,23 @@ long multiboot_find_header(const uint8_t *img, size_t len, int *beyond)
 	return -1;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 static int add_segment(struct mb_image *mb, uint64_t file_off, uint64_t filesz,
 		       uint64_t paddr, uint64_t memsz, size_t len, uint64_t ram_top,
 		       char *err, size_t errlen)
 {
 	if (filesz > memsz)
-		return fail(err, errlen, "segment at 0x%llx has a file size larger than its memory size",
+		return loader_fail(err, errlen, "segment at 0x%llx has a file size larger than its memory size",
 			    (unsigned long long)paddr);
 	if (file_off > len || filesz > len - file_off)
-		return fail(err, errlen, "truncated: segment at 0x%llx needs file bytes up to %llu, "
+		return loader_fail(err, errlen, "truncated: segment at 0x%llx needs file bytes up to %llu, "
 			    "the file has %zu", (unsigned long long)paddr,
 			    (unsigned long long)(file_off + filesz), len);
 	if (paddr >= ram_top || memsz > ram_top - paddr)
-		return fail(err, errlen, "segment 0x%llx-0x%llx lies outside guest RAM (0-0x%llx)",
+		return loader_fail(err, errlen, "segment 0x%llx-0x%llx lies outside guest RAM (0-0x%llx)",
 			    (unsigned long long)paddr, (unsigned long long)(paddr + memsz),
 			    (unsigned long long)ram_top);
 	if (mb->nr_segs == MB_MAX_SEGMENTS)
-		return fail(err, errlen, "more than %d loadable segments", MB_MAX_SEGMENTS);
+		return loader_fail(err, errlen, "more than %d loadable segments", MB_MAX_SEGMENTS);
 	mb->segs[mb->nr_segs++] = (struct mb_segment){
 		.file_off = file_off, .filesz = filesz, .paddr = paddr, .memsz = memsz,
 	};
@@ -127,12 +114,12 @@ static int parse_aout_kludge(const uint8_t *img, size_t len, uint64_t ram_top,
 
 	if (h->load_addr > h->header_addr ||
 	    h->header_addr - h->load_addr > mb->header_off)
-		return fail(err, errlen, "bad multiboot address fields: load_addr 0x%x, header_addr 0x%x",
+		return loader_fail(err, errlen, "bad multiboot address fields: load_addr 0x%x, header_addr 0x%x",
 			    h->load_addr, h->header_addr);
 	file_off = mb->header_off - (h->header_addr - h->load_addr);
 	if (h->load_end_addr) {
 		if (h->load_end_addr < h->load_addr)
-			return fail(err, errlen, "bad multiboot address fields: load_end_addr 0x%x "
+			return loader_fail(err, errlen, "bad multiboot address fields: load_end_addr 0x%x "
 				    "below load_addr 0x%x", h->load_end_addr, h->load_addr);
 		filesz = h->load_end_addr - h->load_addr;
 	} else {
@@ -141,7 +128,7 @@ static int parse_aout_kludge(const uint8_t *img, size_t len, uint64_t ram_top,
 	memsz = filesz;
 	if (h->bss_end_addr) {
 		if (h->bss_end_addr < h->load_addr + filesz)
-			return fail(err, errlen, "bad multiboot address fields: bss_end_addr 0x%x "
+			return loader_fail(err, errlen, "bad multiboot address fields: bss_end_addr 0x%x "
 				    "below the end of the loaded image", h->bss_end_addr);
 		memsz = h->bss_end_addr - h->load_addr;
 	}
@@ -155,18 +142,18 @@ static int parse_elf32(const uint8_t *img, size_t len, uint64_t ram_top,
 	Elf32_Ehdr eh;
 
 	if (len < sizeof(eh) || memcmp(img, ELFMAG, SELFMAG))
-		return fail(err, errlen, "not an ELF file, and the multiboot header does "
+		return loader_fail(err, errlen, "not an ELF file, and the multiboot header does "
 			    "not give load addresses (flag 16)");
 	memcpy(&eh, img, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS32)
-		return fail(err, errlen, "ELF class %d: multiboot images must be ELF32 "
+		return loader_fail(err, errlen, "ELF class %d: multiboot images must be ELF32 "
 			    "(convert with objcopy -O elf32-i386)", eh.e_ident[EI_CLASS]);
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_machine != EM_386)
-		return fail(err, errlen, "not an elf32-i386 image (machine %u)", eh.e_machine);
+		return loader_fail(err, errlen, "not an elf32-i386 image (machine %u)", eh.e_machine);
 	if (eh.e_phentsize != sizeof(Elf32_Phdr) || eh.e_phnum == 0)
-		return fail(err, errlen, "ELF image has no usable program headers");
+		return loader_fail(err, errlen, "ELF image has no usable program headers");
 	if (eh.e_phoff > len || (uint64_t)eh.e_phnum * sizeof(Elf32_Phdr) > len - eh.e_phoff)
-		return fail(err, errlen, "truncated: program headers end past the end of the file");
+		return loader_fail(err, errlen, "truncated: program headers end past the end of the file");
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf32_Phdr ph;
 
@@ -178,7 +165,7 @@ static int parse_elf32(const uint8_t *img, size_t len, uint64_t ram_top,
 			return -1;
 	}
 	if (!mb->nr_segs)
-		return fail(err, errlen, "ELF image has no loadable segment");
+		return loader_fail(err, errlen, "ELF image has no loadable segment");
 	mb->entry = eh.e_entry;
 	return 0;
 }
@@ -192,7 +179,7 @@ int multiboot_parse(const uint8_t *img, size_t len, uint64_t ram_top,
 
 	memset(mb, 0, sizeof(*mb));
 	if (off < 0)
-		return fail(err, errlen, beyond ?
+		return loader_fail(err, errlen, beyond ?
 			    "multiboot header lies past the first 8 KiB" :
 			    "no multiboot header in the first 8 KiB");
 	mb->header_off = off;
@@ -200,11 +187,11 @@ int multiboot_parse(const uint8_t *img, size_t len, uint64_t ram_top,
 	memcpy(&h, img + off, len - off < sizeof(h) ? len - off : sizeof(h));
 	mb->flags = h.flags;
 	if (h.flags & 0xffffu & ~MB_FLAGS_KNOWN_LOW)
-		return fail(err, errlen, "multiboot header requires features this loader "
+		return loader_fail(err, errlen, "multiboot header requires features this loader "
 			    "lacks (flags 0x%08x)", h.flags);
 	if (h.flags & MB_FLAG_AOUT_KLUDGE) {
 		if (len - off < sizeof(h))
-			return fail(err, errlen, "truncated: multiboot header address fields "
+			return loader_fail(err, errlen, "truncated: multiboot header address fields "
 				    "end past the end of the file");
 		return parse_aout_kludge(img, len, ram_top, &h, mb, err, errlen);
 	}
@@ -247,16 +234,11 @@ static int place_string(struct vm *vm, struct place *p, const char *s, uint32_t 
 
 static unsigned build_mmap(const struct vm *vm, struct mb_mmap_entry *e)
 {
-	uint64_t low = guest_mem_low_size(&vm->mem), high = guest_mem_high_size(&vm->mem);
-	unsigned n = 0;
+	struct e820_entry map[E820_MAX_ENTRIES];
+	unsigned n = e820_build(&vm->mem, map);
 
-	e[n++] = (struct mb_mmap_entry){ 20, 0, 0x9fc00, E820_RAM };
-	e[n++] = (struct mb_mmap_entry){ 20, 0x9fc00, 0x400, E820_RESERVED };
-	e[n++] = (struct mb_mmap_entry){ 20, 0xf0000, 0x10000, E820_RESERVED };
-	if (low > 1 * MiB)
-		e[n++] = (struct mb_mmap_entry){ 20, 1 * MiB, low - 1 * MiB, E820_RAM };
-	if (high)
-		e[n++] = (struct mb_mmap_entry){ 20, GUEST_MEM_HIGH_START, high, E820_RAM };
+	for (unsigned i = 0; i < n; i++)
+		e[i] = (struct mb_mmap_entry){ 20, map[i].addr, map[i].size, map[i].type };
 	return n;
 }
 
@@ -293,7 +275,7 @@ int multiboot_load(struct vm *vm, const uint8_t *img, size_t len)
 	const char *path = cfg->image;
 	struct mb_image mb;
 	struct mb_info info = { 0 };
-	struct mb_mmap_entry mmap[8];
+	struct mb_mmap_entry mmap[E820_MAX_ENTRIES];
 	struct mb_module mods[VMM_MAX_MODULES] = { { 0 } };
 	struct place p;
 	uint64_t low = guest_mem_low_size(&vm->mem), a = 0;

@@ -23,12 +23,16 @@ enum {
 	OPT_SWAP_DIR,
 	OPT_PAGER_THREADS,
 	OPT_STATS,
+	OPT_INITRD,
+	OPT_APPEND,
 };
 
 static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, 'c' },
 	{ "mem", required_argument, NULL, 'm' },
 	{ "module", required_argument, NULL, 'M' },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "append", required_argument, NULL, OPT_APPEND },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "mem-resident", required_argument, NULL, OPT_MEM_RESIDENT },
 	{ "swap-dir", required_argument, NULL, OPT_SWAP_DIR },
@@ -48,9 +52,11 @@ void options_usage(FILE *f)
 "Usage: vmm run [OPTIONS] IMAGE [-- GUEST COMMAND LINE]\n"
 "       vmm --help | --version\n"
 "\n"
-"Run IMAGE (a multiboot v1 ELF image) in a KVM virtual machine. The guest's\n"
-"serial port (COM1) is connected to standard output, and to standard input\n"
-"when that is a terminal or a pipe.\n"
+"Run IMAGE in a KVM virtual machine: a multiboot v1 ELF image, a Linux\n"
+"bzImage (64-bit boot protocol), or a Linux ELF vmlinux with a PVH note.\n"
+"The guest's serial port (COM1) is connected to standard output, and to\n"
+"standard input when that is a terminal or a pipe. The guest command line\n"
+"defaults to \"console=ttyS0 reboot=k panic=-1\" for Linux.\n"
 "\n"
 "Options:\n"
 "  -c, --cpus N         number of vCPUs (default 1)\n"
@@ -60,6 +66,8 @@ void options_usage(FILE *f)
 "  -M, --module FILE[ ARGS]\n"
 "                       load FILE as a multiboot module (repeatable); the\n"
 "                       whole argument is the module's string\n"
+"      --initrd FILE    load FILE as a Linux kernel's initrd (initramfs)\n"
+"      --append STRING  the guest command line (instead of '-- ARGS')\n"
 "  -t, --timeout SECS   stop the guest after SECS seconds\n"
 "      --mem-resident SIZE\n"
 "                       keep at most SIZE of guest RAM in host memory and\n"
@@ -72,7 +80,8 @@ void options_usage(FILE *f)
 "      --stats FILE     write the pager's statistics as JSON to FILE every\n"
 "                       second and at exit\n"
 "  -q, --quiet          print only the guest's output and errors\n"
-"      --debug          log accesses to ports and MMIO that no device claims\n"
+"      --debug          log accesses to ports and MMIO that no device claims,\n"
+"                       and where the loader put things (e820 map, initrd)\n"
 "      --cpuid-host     pass the host's CPUID through; by default features\n"
 "                       that this host's KVM cannot run in guest ring 0\n"
 "                       (cx16, xsave, avx*, popcnt, rdtscp, ...) are hidden\n"
@@ -217,6 +226,16 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			if (!add_module(cfg, optarg))
 				return OPTIONS_ERROR;
 			break;
+		case OPT_INITRD:
+			if (!*optarg) {
+				vmm_err("--initrd: empty file name");
+				return OPTIONS_ERROR;
+			}
+			cfg->initrd = optarg;
+			break;
+		case OPT_APPEND:
+			cfg->cmdline = optarg;
+			break;
 		case 't':
 			if (!parse_seconds(optarg, &cfg->timeout)) {
 				vmm_err("--timeout '%s': expected a number of seconds", optarg);
@@ -272,6 +291,11 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			return OPTIONS_ERROR;
 		}
 		optind++;
+		if (cfg->cmdline) {
+			vmm_err("give the guest command line either with --append or after "
+				"'--', not both");
+			return OPTIONS_ERROR;
+		}
 		cfg->cmdline = join_args(argc - optind, argv + optind);
 		if (!cfg->cmdline)
 			return OPTIONS_ERROR;

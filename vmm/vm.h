@@ -25,6 +25,7 @@ struct vm_module {
 struct vm_config {
 	const char *image;
 	const char *cmdline;	/* NULL: the loader's default */
+	const char *initrd;	/* Linux initramfs (--initrd), or NULL */
 	unsigned cpus;
 	uint64_t mem;
 	struct vm_module modules[VMM_MAX_MODULES];

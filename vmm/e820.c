@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: MIT
+#include "vmm/e820.h"
+
+#include "vmm/util.h"
+
+unsigned e820_build(const struct guest_mem *mem, struct e820_entry *map)
+{
+	uint64_t low = guest_mem_low_size(mem), high = guest_mem_high_size(mem);
+	unsigned n = 0;
+
+	map[n++] = (struct e820_entry){ 0, E820_EBDA_START, E820_TYPE_RAM };
+	map[n++] = (struct e820_entry){ E820_EBDA_START, E820_BIOS_END - E820_EBDA_START,
+					E820_TYPE_RESERVED };
+	if (low > E820_BIOS_END)
+		map[n++] = (struct e820_entry){ E820_BIOS_END, low - E820_BIOS_END, E820_TYPE_RAM };
+	if (high)
+		map[n++] = (struct e820_entry){ GUEST_MEM_HIGH_START, high, E820_TYPE_RAM };
+	return n;
+}
+
+void e820_log(const char *who, const struct e820_entry *map, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		vmm_dbg("%s: e820: [mem 0x%016llx-0x%016llx] %s", who,
+			(unsigned long long)map[i].addr,
+			(unsigned long long)(map[i].addr + map[i].size - 1),
+			map[i].type == E820_TYPE_RAM ? "usable" : "reserved");
+}
