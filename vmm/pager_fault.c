@@ -87,7 +87,21 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 
 enum action { ACT_NONE, ACT_ZERO, ACT_COPY, ACT_CONT, ACT_CONT_WP };
 
-static enum action page_action(const struct pager *pg, uint64_t w)
+struct fault_ctx {
+	struct pager *pg;
+	uint8_t *buf;		/* CHUNK_PAGES pages for swap-ins */
+	bool from_uffd;		/* a thread waits on the first page's host pte */
+	/*
+	 * Install pages write-protected, so that they stay clean until
+	 * written. Not when the fault is a write: the first page is about to
+	 * be dirtied and, on a sequential stream, so are its neighbours;
+	 * mapping them writable spares each a write-protect fault.
+	 */
+	bool keep_clean;
+	uint64_t used;		/* pages that became resident */
+};
+
+static enum action page_action(const struct fault_ctx *fc, uint64_t w)
 {
 	switch (ps_state(w)) {
 	case PS_ABSENT:
@@ -97,16 +111,30 @@ static enum action page_action(const struct pager *pg, uint64_t w)
 	default:
 		if (!(w & PF_ZAPPED))
 			return ACT_NONE;
-		return pg->wp_async && ps_clean(w) ? ACT_CONT_WP : ACT_CONT;
+		return fc->keep_clean && ps_clean(w) ? ACT_CONT_WP : ACT_CONT;
 	}
 }
 
-struct fault_ctx {
-	struct pager *pg;
-	uint8_t *buf;		/* CHUNK_PAGES pages for swap-ins */
-	bool from_uffd;		/* a thread waits on the first page's host pte */
-	uint64_t used;		/* pages that became resident */
-};
+/*
+ * Pages [q, q + n) were just mapped: write-protected ones keep their swap
+ * slot and stay clean; writable ones are dirty from now on, their slot freed.
+ */
+static void settle_installed(struct pager *pg, uint64_t q, unsigned n, bool clean)
+{
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t *w = &pg->state[q + k], slot = ps_slot(*w);
+
+		if (clean) {
+			*w = ps_make(PS_RESIDENT, 0, slot);
+			continue;
+		}
+		if (slot != SWAP_NO_SLOT) {
+			swap_slot_free(&pg->store, slot);
+			atomic_fetch_add(&pg->c.dirtied, 1);
+		}
+		*w = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
+	}
+}
 
 /*
  * Bring object pages [p, p + n) in, by runs of the same action. Chunk lock
@@ -119,12 +147,11 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 
 	while (i < n) {
 		uint64_t q = p + i;
-		enum action act = page_action(pg, pg->state[q]);
+		enum action act = page_action(fc, pg->state[q]);
 		unsigned run = 1;
-		uint64_t mode = pg->wp_async ? UFFDIO_COPY_MODE_WP : 0;
 		int ret = 0;
 
-		while (i + run < n && page_action(pg, pg->state[q + run]) == act)
+		while (i + run < n && page_action(fc, pg->state[q + run]) == act)
 			run++;
 		switch (act) {
 		case ACT_NONE:
@@ -157,18 +184,11 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					return ret;
 				}
 			}
-			ret = uffd_resolve(pg, UFFDIO_COPY, q, run, fc->buf, mode);
+			ret = uffd_resolve(pg, UFFDIO_COPY, q, run, fc->buf,
+					   fc->keep_clean ? UFFDIO_COPY_MODE_WP : 0);
 			if (ret)
 				break;
-			/* Clean: the slot stays valid until the page is written. */
-			for (unsigned k = 0; k < run; k++)
-				pg->state[q + k] = ps_make(PS_RESIDENT, pg->wp_async ? 0 : PF_DIRTY,
-							   ps_slot(pg->state[q + k]));
-			if (!pg->wp_async)
-				for (unsigned k = 0; k < run; k++) {
-					swap_slot_free(&pg->store, ps_slot(pg->state[q + k]));
-					pg->state[q + k] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
-				}
+			settle_installed(pg, q, run, fc->keep_clean);
 			atomic_fetch_add(&pg->c.swapped_in, run);
 			fc->used += run;
 			break;
@@ -178,8 +198,7 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					   act == ACT_CONT_WP ? UFFDIO_CONTINUE_MODE_WP : 0);
 			if (ret)
 				break;
-			for (unsigned k = 0; k < run; k++)
-				pg->state[q + k] &= ~PF_ZAPPED;
+			settle_installed(pg, q, run, act == ACT_CONT_WP);
 			atomic_fetch_add(&pg->c.continued, run);
 			break;
 		}
@@ -261,7 +280,9 @@ static void note_resident(struct pager *pg)
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			   uint8_t *buf, bool from_uffd)
 {
-	struct fault_ctx fc = { .pg = pg, .buf = buf, .from_uffd = from_uffd };
+	struct fault_ctx fc = {
+		.pg = pg, .buf = buf, .from_uffd = from_uffd, .keep_clean = pg->wp_async && !write,
+	};
 	uint64_t gfn, need = 0;
 	int ret;
 
