@@ -4,6 +4,7 @@
  * the reverse map walks around every change of a page. States,
  * transitions and the lock order are in pager.h.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -29,10 +30,16 @@ void pager_inval_start(struct pager *pg, struct inval *iv, uint64_t p, uint64_t 
 
 	iv->n = 0;
 	shadow_rmap_lock(pg->obj);
-	for_each_rmap_range(pg->obj, p, n, &it)
-		if (iv->n < ARRAY_SIZE(iv->r))
-			mn_invalidate_range_start(shadow_space(it.shadow), &iv->r[iv->n++],
-						  it.gfn, it.gfn + it.count);
+	for_each_rmap_range(pg->obj, p, n, &it) {
+		/*
+		 * A chunk never straddles a region (regions start on chunk
+		 * boundaries), so each VM mapping the object yields one run.
+		 * Skipping one would leave a secondary MMU stale: refuse.
+		 */
+		assert(iv->n < ARRAY_SIZE(iv->r));
+		mn_invalidate_range_start(shadow_space(it.shadow), &iv->r[iv->n++],
+					  it.gfn, it.gfn + it.count);
+	}
 }
 
 void pager_inval_end(struct pager *pg, struct inval *iv)

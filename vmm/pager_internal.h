@@ -130,8 +130,9 @@ static inline pthread_mutex_t *chunk_lock(struct pager *pg, uint64_t p)
 /* --- shared between pager.c, pager_fault.c and pager_reclaim.c ------------- */
 
 /*
- * Invalidations of object pages [p, p + n): one mn_range per mapping run
- * (every region of every VM mapping those pages, found by pgoff arithmetic).
+ * Invalidations of object pages [p, p + n), n within one chunk: one mn_range
+ * per mapping run (every region of every VM mapping those pages, found by
+ * pgoff arithmetic); room for a few VMs sharing the object.
  */
 struct inval {
 	struct mn_range r[GUEST_MEM_MAX_REGIONS * 2];
