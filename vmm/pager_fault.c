@@ -380,6 +380,7 @@ void *pager_fault_thread(void *arg)
 		vmm_err("pager: out of memory for a fault thread");
 		return NULL;
 	}
+	pthread_setname_np(pthread_self(), "pager-fault");
 	while (!atomic_load(&pg->stopping)) {
 		struct pollfd fds[2] = {
 			{ .fd = pg->uffd, .events = POLLIN },

@@ -289,6 +289,7 @@ void *pager_reclaim_thread(void *arg)
 {
 	struct pager *pg = arg;
 
+	pthread_setname_np(pthread_self(), "pager-reclaim");
 	while (!atomic_load(&pg->stopping)) {
 		uint64_t scanned = 0, idle = 0;
 

@@ -313,6 +313,11 @@ void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	sigset_t unblock;
 
+	char name[16];
+
+	/* Named so that per-thread CPU time can be told apart (/proc, perf). */
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&unblock);
 	sigaddset(&unblock, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
