@@ -310,14 +310,16 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 /* --- access pattern -------------------------------------------------------------- */
 
 /*
- * How many pages to resolve for a fault of thread @tid at page @p: one for
- * random access; on a sequential run, a window that doubles up to a chunk,
- * as readahead does.
+ * How many pages to resolve for a fault of thread @tid at page @p, at most
+ * up to @end (the chunk's end): one for random access; on a sequential run,
+ * a window that doubles up to a chunk, as readahead does. The run continues
+ * where this batch ends, so a batch clipped at a chunk boundary does not
+ * break it.
  */
-static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p)
+static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p, uint64_t end)
 {
 	struct seq_hint *h = &pg->hints[tid % SEQ_HINTS];
-	unsigned window = 1;
+	unsigned window = 1, n;
 
 	if (atomic_load_explicit(&h->tid, memory_order_relaxed) == tid) {
 		uint64_t next = atomic_load_explicit(&h->next, memory_order_relaxed);
@@ -326,10 +328,11 @@ static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p)
 		if (p >= next && p <= next + w)
 			window = w * 2 > CHUNK_PAGES ? CHUNK_PAGES : w * 2;
 	}
+	n = p + window > end ? end - p : window;
 	atomic_store_explicit(&h->tid, tid, memory_order_relaxed);
 	atomic_store_explicit(&h->window, window, memory_order_relaxed);
-	atomic_store_explicit(&h->next, p + window, memory_order_relaxed);
-	return window;
+	atomic_store_explicit(&h->next, p + n, memory_order_relaxed);
+	return n;
 }
 
 /* --- fault threads --------------------------------------------------------------- */
@@ -351,12 +354,10 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 	else
 		atomic_fetch_add(&pg->c.faults_missing, 1);
 
-	n = fault_window(pg, msg->arg.pagefault.feat.ptid, p);
 	end = ((p >> CHUNK_SHIFT) + 1) << CHUNK_SHIFT;
 	if (end > pg->npages)
 		end = pg->npages;
-	if (p + n > end)
-		n = end - p;
+	n = fault_window(pg, msg->arg.pagefault.feat.ptid, p, end);
 
 	pthread_mutex_lock(chunk_lock(pg, p));
 	ret = pager_fault_in_locked(pg, p, n, flags & UFFD_PAGEFAULT_FLAG_WRITE, buf, true);
