@@ -41,16 +41,7 @@ GUEST_IMAGES = \
 	guest-tests/stress-zero.elf \
 	guest-tests/stress-clean.elf
 
-GUEST_TEST_OBJS = \
-	guest-tests/hello.o \
-	guest-tests/memtest.o \
-	guest-tests/smp.o \
-	guest-tests/exceptions.o \
-	guest-tests/exit.o \
-	guest-tests/stress-seq.o \
-	guest-tests/stress-random.o \
-	guest-tests/stress-zero.o \
-	guest-tests/stress-clean.o
+GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
 guest_cc = $(AM_V_CC)$(MKDIR_P) guest-tests/lib && $(GUEST_CC) $(GUEST_COMPILE_FLAGS)
 guest_ld = $(AM_V_CCLD)$(LD) $(GUEST_LINK_FLAGS)
