@@ -2,6 +2,9 @@
 # reverse map.  Depends on notifier/libnotifier.a.
 noinst_LIBRARIES += shadow/libshadow.a
 shadow_libshadow_a_SOURCES = \
+	shadow/internal.h \
+	shadow/rmap.c \
 	shadow/shadow.c \
+	shadow/table.c \
 	shadow/shadow.h \
 	shadow/spte.h

@@ -41,6 +41,9 @@
  * release zaps everything and makes later faults fail.  shadow_fault()
  * is the fault path that follows the read_begin / read_retry protocol.
  *
+ * Code: table.c (the radix tree), rmap.c (objects, regions, reverse map),
+ * shadow.c (VMs, spte writers, notifier callbacks, faults).
+ *
  * Locking (outermost first; never take them in another order):
  *  - object->rmap_lock (rwlock): protects the object's list of regions and
  *    every region's gfn, pgoff and npages.  Held for write by region

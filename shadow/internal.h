@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * shadow/internal.h - the shadow library's private structures, shared by
+ * table.c (the radix tree of sptes), rmap.c (objects, regions, the reverse
+ * map) and shadow.c (VMs, spte writers, notifier callbacks, faults).
+ * Locking is documented in shadow.h and at each structure below.
+ */
+#ifndef SHADOW_INTERNAL_H
+#define SHADOW_INTERNAL_H
+
+#include <assert.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "shadow/shadow.h"
+
+#define CHUNK_SHIFT	9			/* gfn bits 8..0 */
+#define CHUNK_PAGES	(1ULL << CHUNK_SHIFT)
+#define NODE_SHIFT	(CHUNK_SHIFT + 9)	/* gfn bits 17..9 */
+#define NODE_ENTRIES	512
+#define DIR_SHIFT	(NODE_SHIFT + 9)	/* gfn bits 26..18 */
+#define DIR_ENTRIES	512
+#define ROOT_ENTRIES	(1ULL << (SHADOW_GFN_BITS - DIR_SHIFT))
+
+static_assert(DIR_SHIFT + 13 == SHADOW_GFN_BITS, "root has 8192 entries");
+static_assert(NODE_ENTRIES == 1 << (NODE_SHIFT - CHUNK_SHIFT), "node size");
+static_assert(DIR_ENTRIES == 1 << (DIR_SHIFT - NODE_SHIFT), "dir size");
+/* During a move a gfn may be counted by its old and new range at once. */
+static_assert(2 * CHUNK_PAGES <= UINT16_MAX, "coverage count fits u16");
+
+struct shadow_chunk {
+	uint64_t spte[CHUNK_PAGES];
+};
+
+/*
+ * covered[i]: how many gfns of chunk[i] lie in a region; the chunk exists
+ * exactly while it is non-zero.  nr_chunks: non-NULL entries of chunk[].
+ */
+struct shadow_node {
+	struct shadow_chunk *chunk[NODE_ENTRIES];
+	uint16_t covered[NODE_ENTRIES];
+	uint32_t nr_chunks;
+};
+
+struct shadow_dir {
+	struct shadow_node *node[DIR_ENTRIES];
+	uint32_t nr_nodes;
+};
+
+static_assert(sizeof(struct shadow_chunk) == 4096, "chunk is 4 KiB");
+static_assert(sizeof(struct shadow_node) == 5128, "node size as documented");
+static_assert(sizeof(struct shadow_dir) == 4104, "dir size as documented");
+
+struct shadow_object {
+	uint64_t npages;
+	void *priv;
+	/* rmap_lock protects regions and the fields of each region on it. */
+	pthread_rwlock_t rmap_lock;
+	struct mn_list regions;		/* struct shadow_region, by obj_node */
+};
+
+/*
+ * gfn, pgoff, npages: written under obj->rmap_lock (write) and
+ * shadow->mmu_lock, so stable under either.
+ */
+struct shadow_region {
+	struct shadow *shadow;
+	struct shadow_object *obj;
+	uint64_t gfn;
+	uint64_t pgoff;
+	uint64_t npages;
+	struct mn_list vm_node;		/* on shadow->regions, by gfn */
+	struct mn_list obj_node;	/* on obj->regions */
+};
+
+struct shadow {
+	struct mn_subscriber sub;
+	struct mn_space *space;
+	void *priv;
+
+	/*
+	 * mmu_lock protects regions, released, the tree (root and every node,
+	 * dir and chunk) and every spte.  Tree pointers for gfns inside a
+	 * region are also read under that region's obj->rmap_lock (rmap
+	 * walks): they are written only when a chunk gains its first or loses
+	 * its last covering region, which cannot happen to chunks of a region
+	 * that the rmap_lock keeps in place.
+	 */
+	pthread_mutex_t mmu_lock;
+	struct mn_list regions;		/* sorted by gfn, disjoint */
+	bool released;			/* the space released us: no faults */
+	struct shadow_dir *root[ROOT_ENTRIES];
+
+	atomic_uint_fast64_t faults;
+	atomic_uint_fast64_t fault_retries;
+	atomic_uint_fast64_t installed;
+	atomic_uint_fast64_t zapped;
+	atomic_uint_fast64_t present;
+	atomic_uint_fast64_t table_bytes;
+};
+
+/* table.c, mmu_lock held (or the covering region's rmap_lock for lookups). */
+uint64_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn);
+/* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free chunks. */
+int shadow_table_cover(struct shadow *s, uint64_t gfn, uint64_t npages);
+void shadow_table_uncover(struct shadow *s, uint64_t gfn, uint64_t npages);
+
+/* shadow.c, mmu_lock held: forget an spte, keeping the statistics right. */
+void shadow_spte_clear(struct shadow *s, uint64_t *sptep);
+
+#endif /* SHADOW_INTERNAL_H */
