@@ -250,12 +250,7 @@ static void throttle(struct pager *pg, uint64_t need)
 			break;
 		pg->reclaim_kick = true;
 		pthread_cond_signal(&pg->reclaim_cv);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 10 * 1000 * 1000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		until = realtime_after_ns(10 * 1000 * 1000);
 		pthread_cond_timedwait(&pg->space_cv, &pg->space_lock, &until);
 	}
 	if (!got)

@@ -296,14 +296,8 @@ void *pager_reclaim_thread(void *arg)
 		pthread_mutex_lock(&pg->space_lock);
 		while (!atomic_load(&pg->stopping) && !pg->reclaim_kick &&
 		       atomic_load(&pg->resident) < pg->wm_high) {
-			struct timespec until;
+			struct timespec until = realtime_after_ns(100 * 1000 * 1000);
 
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 100 * 1000 * 1000;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
 			pthread_cond_timedwait(&pg->reclaim_cv, &pg->space_lock, &until);
 		}
 		pg->reclaim_kick = false;

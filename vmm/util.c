@@ -153,6 +153,17 @@ fail:
 	return NULL;
 }
 
+struct timespec realtime_after_ns(uint64_t ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ns += ts.tv_nsec;
+	ts.tv_sec += ns / 1000000000ULL;
+	ts.tv_nsec = ns % 1000000000ULL;
+	return ts;
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KiB (1ULL << 10)
@@ -38,5 +39,11 @@ void *read_file(const char *path, size_t *len);
 
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);
+
+/*
+ * The CLOCK_REALTIME instant @ns from now, as pthread_cond_timedwait and
+ * pthread_timedjoin_np take it.
+ */
+struct timespec realtime_after_ns(uint64_t ns);
 
 #endif

@@ -220,10 +220,8 @@ static void noop_handler(int sig)
 /* Join every started vCPU thread; false if one is still running after the grace period. */
 static bool join_vcpus(struct vm *vm)
 {
-	struct timespec deadline;
+	struct timespec deadline = realtime_after_ns(VCPU_JOIN_GRACE_S * 1000000000ULL);
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += VCPU_JOIN_GRACE_S;
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		if (!vm->vcpus[i].started)
 			continue;
