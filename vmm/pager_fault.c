@@ -403,8 +403,9 @@ void *pager_fault_thread(void *arg)
 
 bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write)
 {
-	uint8_t *b = buf, *tmp = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
-	bool ok = tmp != NULL;
+	/* One page at a time: a swap-in lands here before UFFDIO_COPY. */
+	uint8_t *b = buf, tmp[PAGE_SIZE];
+	bool ok = true;
 
 	while (ok && len) {
 		const struct guest_region *r = guest_mem_region(&pg->vm->mem, gpa);
@@ -440,6 +441,5 @@ bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool 
 		b += n;
 		len -= n;
 	}
-	free(tmp);
 	return ok;
 }
