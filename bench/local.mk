@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/local.mk: benchmark guests and the bench smoke test.
 #
 # bench/run is the benchmark driver (bench/README.md); `make check` runs it

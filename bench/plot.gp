@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # bench/plot.gp: PNG plots of bench/run's medians (DIR/*.dat).
 # Usage: gnuplot -e "dir='DIR'" bench/plot.gp
 

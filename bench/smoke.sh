@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: MIT
+# SPDX-License-Identifier: GPL-2.0-only
 #
 # make check: bench/run --quick works. Asserts that every table, CSV file
 # and plot exists and parses, and that every guest run exited as expected;

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * exceptions: deliberate faults in ring 0 and ring 3 must reach the
  * runtime's handler with the right vector, error code, RIP and CR2, and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * exit: ends the VM with the status the command line asks for, so that the
  * exit device's encoding is checked end to end: status=pass (VM status 1),

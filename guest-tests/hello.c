@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * hello: the smallest end-to-end guest. Prints a greeting and what the
  * runtime learned at boot (CPUs and RAM from fw_cfg, the command line from

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # guest-tests/local.mk: freestanding guest images and their runner.
 #
 # The images are built with explicit rules, not automake programs: they are

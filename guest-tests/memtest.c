@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * memtest: every CPU writes an address-derived pattern over its slice of
  * all free RAM above the image, in ring 3; then every CPU verifies every

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * smp: every CPU runs a ring-3 worker at once. Each fills its own slice of
  * a shared buffer with a pattern of its CPU number and adds to a shared

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Memory stress for the pager: writers and verifiers over all free guest
  * RAM, in ring 3 on every CPU, each CPU on its own slice. Built four times

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * notifier/list.h - intrusive doubly-linked list, as in <linux/list.h>.
  *

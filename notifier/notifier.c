@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * notifier/notifier.c - mmu-notifier subscriptions and the invalidate/retry
  * protocol.  The contract and the locking rules are in notifier.h; this

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * notifier/notifier.h - mmu-notifier subscriptions and the invalidate/retry
  * protocol (analogue: include/linux/mmu_notifier.h, mm/mmu_notifier.c).

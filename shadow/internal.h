@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * shadow/internal.h - the shadow library's private structures, shared by
  * table.c (the radix tree of sptes), rmap.c (objects, regions, the reverse

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # shadow/local.mk - the secondary page table over guest frames and the
 # reverse map.  Depends on notifier/libnotifier.a.
 noinst_LIBRARIES += shadow/libshadow.a

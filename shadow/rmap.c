@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * shadow/rmap.c - memory objects, regions (add, move, remove) and the
  * reverse map by pgoff.  Contracts and locking: shadow.h.

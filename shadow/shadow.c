@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * shadow/shadow.c - VMs, the spte writers, the notifier callbacks, the
  * fault path and dirty harvesting.  Contracts and locking: shadow.h.

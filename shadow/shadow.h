@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * shadow/shadow.h - the VMM's secondary page table over guest frames, the
  * memory objects and regions behind it, and the reverse map (analogue:

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * shadow/spte.h - layout of a shadow page-table entry (analogue:
  * arch/x86/kvm/mmu/spte.h).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * shadow/table.c - the per-VM radix tree from gfn to spte: lookup,
  * coverage by regions, range walks.  Contracts and locking: shadow.h.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Helpers for the shell tests of the vmm program. Source it; $VMM is the
 # vmm binary (exported by make check), $top_builddir the build tree.
 : "${VMM:?VMM must point at the vmm binary}"

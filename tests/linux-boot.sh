@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Boot Debian's stock kernel and check, from what it prints first, that the
 # loader did its job: the kernel's version banner, the exact command line
 # (with a random marker), an e820 map equal to the one the VMM built, the

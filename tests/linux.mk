@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/linux.mk: Linux boot loader tests (bzImage, PVH).
 # test_linux_boot: unit tests of the parsers, zero page, e820 and MP table.
 # linux-boot.sh: boots Debian's kernel (fetched by .ci/fetch-test-kernel)

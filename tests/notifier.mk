@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/notifier.mk - unit and concurrency tests of notifier/ (Check).
 # The concurrency test is also built from the library sources with
 # ThreadSanitizer; a race ends the forked test with TSan's exit code 66,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # The swap store fails on demand (VMM_SWAP_FAULTS, tests only) while a
 # guest writes and verifies all its RAM at 8:1 overcommit:
 #  - a write error or a full store leaves pages resident, backs reclaim off,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # The pager's threads under ThreadSanitizer: a TSan build of vmm runs
 # guests that make fault threads, the reclaim thread, vCPU threads and the
 # monitor race for the same pages. Any data race report fails the run

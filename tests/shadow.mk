@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # tests/shadow.mk - unit, model-based and concurrency tests of shadow/
 # (Check).  The concurrency test is also built from the library sources
 # with ThreadSanitizer; a race ends the forked test with TSan's exit code

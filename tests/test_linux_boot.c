@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of the Linux loaders' pure parts: the bzImage setup-header
  * parser and load-address choice, initrd placement, the zero page and its
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/e820.h"
+#include "vmm/boot/e820.h"
 #include "vmm/guest_mem.h"
-#include "vmm/linux.h"
+#include "vmm/boot/linux.h"
 #include "vmm/options.h"
 #include "vmm/util.h"
 

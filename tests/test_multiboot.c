@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of the multiboot v1 image parser: well-formed ELF32 and
  * address-field images, every malformation the loader must name, and
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/loader.h"
+#include "vmm/boot/loader.h"
 #include "vmm/util.h"
 
 #define RAM_TOP (64 * MiB)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of notifier/: subscriptions, callbacks, intervals and the
  * read_begin / read_retry protocol, release.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Concurrency tests of notifier/: readers following the read_begin /
  * read_retry protocol against concurrent invalidations of random ranges,

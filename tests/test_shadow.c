@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of shadow/: every spte helper and state transition, the
  * table and its memory use, regions, the reverse map, the fault path and

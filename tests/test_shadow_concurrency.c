@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Concurrency test of shadow/ + notifier/, shaped like the pager: fault
  * threads run shadow_fault() on two VMs that map one object, while other

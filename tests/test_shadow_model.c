@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Model-based test of shadow/: random sequences of region add / move /
  * remove, faults, invalidations with pager writes, rmap-driven reclaim,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of the swap store on a real file: slot allocation and reuse,
  * round trips, checksum verification (a slot never comes back wrong), and

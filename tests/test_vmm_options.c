@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /* Unit tests of the command-line layer: sizes, options, the guest command line. */
 #include <check.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # Bad input to `vmm`: every case gets a message naming the thing and the
 # reason, and exit status 2; never a crash.
 . "${top_srcdir:-.}/tests/lib.sh"

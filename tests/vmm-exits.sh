@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # How `vmm run` ends a VM: each misbehaving guest must end the VMM with its
 # documented exit status and say why on stderr.
 . "${top_srcdir:-.}/tests/lib.sh"

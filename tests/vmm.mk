@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # Unit tests of vmm/ (Check) and tests of the vmm program's behaviour on
 # bad input and guest misbehaviour.
 check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store

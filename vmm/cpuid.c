@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Guest CPUID. The host's KVM may run guest ring-0 code in an instruction
  * emulator that cannot execute some instructions (HOST.md): a guest kernel

@@ -1,24 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0-only
 # The vmm program. Its sources other than main.c form libvmm.a so that the
 # unit tests in tests/vmm.mk link the same code.
 noinst_LIBRARIES += vmm/libvmm.a
 vmm_libvmm_a_SOURCES = \
 	vmm/cpuid.c \
-	vmm/devices.h \
-	vmm/e820.c vmm/e820.h \
+	vmm/boot/e820.c vmm/boot/e820.h \
+	vmm/boot/linux.c vmm/boot/linux.h \
+	vmm/boot/loader.c vmm/boot/loader.h \
+	vmm/boot/mptable.c \
+	vmm/boot/multiboot.c \
+	vmm/devices/debug_exit.c \
+	vmm/devices/devices.c vmm/devices/devices.h \
+	vmm/devices/fw_cfg.c \
+	vmm/devices/i8042.c \
+	vmm/devices/io.c vmm/devices/io.h \
+	vmm/devices/post.c \
+	vmm/devices/reset_cf9.c \
+	vmm/devices/serial.c \
 	vmm/exit_status.h \
-	vmm/fw_cfg.c \
+	vmm/gmem.c vmm/gmem.h \
 	vmm/guest_mem.c vmm/guest_mem.h \
-	vmm/io.c vmm/io.h \
-	vmm/linux.c vmm/linux.h \
-	vmm/loader.c vmm/loader.h \
-	vmm/mptable.c \
-	vmm/multiboot.c \
 	vmm/options.c vmm/options.h \
 	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_fault.c \
 	vmm/pager_reclaim.c vmm/pager_stats.c \
-	vmm/serial.c \
 	vmm/swap_store.c vmm/swap_store.h \
-	vmm/sysdev.c \
 	vmm/uffd_compat.h \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

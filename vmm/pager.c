@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The pager's set-up and the pieces its fault and reclaim sides share:
  * the reverse map walks around every change of a page. States,

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The pager's fault side: fault threads read userfaultfd messages and
  * resolve them (UFFDIO_ZEROPAGE, UFFDIO_COPY, UFFDIO_CONTINUE) through the

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The pager's reclaim side: a clock over object pages that zaps present
  * pages (second chance) and evicts pages left untouched since, after

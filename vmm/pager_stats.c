@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The pager's status: one structure of counters (pager_internal.h), written
  * as JSON with stable field names (README.md documents them) and as a

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 #ifndef VMM_SWAP_STORE_H
 #define VMM_SWAP_STORE_H
 

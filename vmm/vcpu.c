@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * vCPU threads: one per vCPU, each running KVM_RUN and dispatching exits to
  * the port/MMIO tables. A vCPU thread is kicked out of KVM_RUN by setting

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * VM lifecycle: create the KVM VM with its in-kernel irqchip and PIT, the
  * guest RAM, the devices and the vCPUs; run the vCPU threads; and, on the
@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/devices.h"
+#include "vmm/devices/devices.h"
 #include "vmm/exit_status.h"
-#include "vmm/loader.h"
+#include "vmm/boot/loader.h"
 #include "vmm/pager.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -136,7 +136,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vmm_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -1;
 	}
-	if (serial_init(vm) || fw_cfg_init(vm) || sysdev_init(vm))
+	if (devices_init(vm))
 		return -1;
 	if (loader_load(vm))
 		return -1;

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 #ifndef VMM_VM_H
 #define VMM_VM_H
 
@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "vmm/guest_mem.h"
-#include "vmm/io.h"
+#include "vmm/devices/io.h"
 
 struct pager;
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The benchmark guest: every timed loop runs in ring 3 on every CPU and
  * times itself with rdtsc (native in ring 3 on this host). The host passes

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Constants shared by the runtime's assembly and C: segment selectors,
  * vectors, per-CPU field offsets. Everything else about the hardware is in

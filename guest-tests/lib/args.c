@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * The multiboot command line, copied at boot (the loader's copy lies in
  * memory the test may overwrite) and split into words. Multiboot loaders

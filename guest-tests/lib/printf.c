@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Serial console: a small vsnprintf and a printf that writes whole lines
  * to the 16550A at 0x3f8 under a spinlock, so that lines from several

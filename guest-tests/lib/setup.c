@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * boot_main: what the boot CPU does in ring 0 between entering long mode
  * and calling the test's main. It reads the multiboot information before

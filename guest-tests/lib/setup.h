@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /* The runtime's internal interfaces, between its own files. */
 #ifndef GUEST_SETUP_H
 #define GUEST_SETUP_H

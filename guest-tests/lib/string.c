@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /* The few string functions the runtime and the compiler need. */
 #include "runtime.h"
 

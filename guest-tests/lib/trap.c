@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Descriptor tables and exception handling: the IDT (shared by all CPUs),
  * one TSS per CPU, and the handler that either resumes a fault listed in

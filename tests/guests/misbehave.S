@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Tiny multiboot guests that misbehave on purpose, one per -D variant, to
  * test how the VMM ends a VM. 32-bit protected mode, no paging, ring 0:

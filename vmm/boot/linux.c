@@ -1,10 +1,10 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Linux loaders: a bzImage through the 64-bit boot protocol, an ELF
  * vmlinux through PVH. See linux.h for the guest-physical layout and
  * Documentation/arch/x86/boot.rst for the fields.
  */
-#include "vmm/linux.h"
+#include "vmm/boot/linux.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/loader.h"
+#include "vmm/boot/loader.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * Multiboot v1 loader (the contract of GRUB legacy, QEMU's -kernel and
  * kvm-unit-tests). The image is copied into guest RAM; modules follow it,
@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/e820.h"
-#include "vmm/loader.h"
+#include "vmm/boot/e820.h"
+#include "vmm/boot/loader.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 

@@ -1,5 +1,5 @@
-// SPDX-License-Identifier: MIT
-#include "vmm/loader.h"
+// SPDX-License-Identifier: GPL-2.0-only
+#include "vmm/boot/loader.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm/linux.h"
+#include "vmm/boot/linux.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 

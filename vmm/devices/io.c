@@ -1,5 +1,5 @@
-// SPDX-License-Identifier: MIT
-#include "vmm/io.h"
+// SPDX-License-Identifier: GPL-2.0-only
+#include "vmm/devices/io.h"
 
 #include <string.h>
 

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * QEMU's fw_cfg, traditional (non-DMA) interface: a 16-bit selector at 0x510
  * and byte reads of the selected item at 0x511. The items are those of the
@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "vmm/devices.h"
+#include "vmm/devices/devices.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -78,9 +78,5 @@ int fw_cfg_init(struct vm *vm)
 	item_set(FW_CFG_NB_CPUS, vm->cfg->cpus, 2);
 	item_set(FW_CFG_MAX_CPUS, vm->cfg->cpus, 2);
 	item_set(FW_CFG_MAX_RAM, vm->cfg->mem, 8);
-	if (io_register(&vm->pio, FW_CFG_PORT, 2, fw_cfg_io, NULL, "fw_cfg")) {
-		vmm_err("internal error: fw_cfg ports overlap");
-		return -1;
-	}
-	return 0;
+	return device_register_pio(vm, FW_CFG_PORT, 2, fw_cfg_io, NULL, "fw_cfg");
 }

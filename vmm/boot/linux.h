@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: MIT */
+/* SPDX-License-Identifier: GPL-2.0-only */
 #ifndef VMM_LINUX_H
 #define VMM_LINUX_H
 
@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmm/e820.h"
+#include "vmm/boot/e820.h"
 
 struct vm;
 

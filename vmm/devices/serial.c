@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * 16550A UART at 0x3f8 (COM1), IRQ 4. Output goes to stdout; input comes
  * from stdin when it is a terminal or a pipe. The transmitter is always
@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/devices.h"
+#include "vmm/devices/devices.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -260,10 +260,8 @@ int serial_init(struct vm *vm)
 	pthread_attr_t attr;
 
 	uart.vm_fd = vm->fd;
-	if (io_register(&vm->pio, UART_BASE, 8, uart_io, NULL, "serial")) {
-		vmm_err("internal error: serial ports overlap");
+	if (device_register_pio(vm, UART_BASE, 8, uart_io, NULL, "serial"))
 		return -1;
-	}
 	if (!stdin_is_input())
 		return 0;
 	pthread_attr_init(&attr);

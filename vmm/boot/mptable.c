@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: MIT
+// SPDX-License-Identifier: GPL-2.0-only
 /*
  * MP table (Intel MultiProcessor Specification 1.4), the firmware table
  * that tells a guest without ACPI how many CPUs it has and how ISA
@@ -11,7 +11,7 @@
  */
 #include <string.h>
 
-#include "vmm/linux.h"
+#include "vmm/boot/linux.h"
 
 #define MP_LAPIC_ADDR	0xfee00000u
 #define MP_IOAPIC_ADDR	0xfec00000u

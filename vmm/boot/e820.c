@@ -1,5 +1,5 @@
-// SPDX-License-Identifier: MIT
-#include "vmm/e820.h"
+// SPDX-License-Identifier: GPL-2.0-only
+#include "vmm/boot/e820.h"
 
 #include "vmm/util.h"
 

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The device list and the registration helper every device uses. */
+#include "vmm/devices/devices.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+int device_register_pio(struct vm *vm, uint64_t base, uint64_t len,
+			io_handler_t handler, void *opaque, const char *name)
+{
+	if (io_register(&vm->pio, base, len, handler, opaque, name)) {
+		vmm_err("internal error: %s ports overlap", name);
+		return -1;
+	}
+	return 0;
+}
+
+int devices_init(struct vm *vm)
+{
+	static int (*const inits[])(struct vm *) = {
+		serial_init, fw_cfg_init, debug_exit_init, i8042_init,
+		reset_cf9_init, post_init,
+	};
+
+	for (unsigned i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
+		if (inits[i](vm))
+			return -1;
+	return 0;
+}
