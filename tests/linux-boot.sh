@@ -2,38 +2,45 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Boot Debian's stock kernel and check, from what it prints first, that the
 # loader did its job: the kernel's version banner, the exact command line
-# (with a random marker), an e820 map equal to the one the VMM built, the
-# MP table and the initrd. The vmlinux inside the bzImage (its xz payload)
-# boots through PVH; the bzImage itself through the 64-bit boot protocol.
-# Each guest is stopped (SIGTERM) as soon as the lines are there.
+# (with a random marker and rdinit=/init), an e820 map equal to the one the
+# VMM built, the MP table and the initrd (the one tests/make-initrd builds,
+# as in the README). The vmlinux inside the bzImage (its xz payload) boots
+# through PVH; the bzImage itself through the 64-bit boot protocol. Each
+# guest is stopped (SIGTERM) as soon as the lines are there.
 #
 # First a probe times a short ring-0 loop in a scratch VM. Where the host
 # runs guest ring-0 code natively, the bzImage gets the same checks as the
-# vmlinux, and a third boot goes on to a busybox initramfs that prints the
-# marker and powers off. Where KVM interprets ring 0 (HOST.md), the
-# bzImage's decompressor would need hours, so only its first line is
-# checked, and the full boot is skipped with the measured reason.
+# vmlinux, and a third boot goes on to the initramfs's /init, which prints
+# the marker and powers off. Where KVM interprets ring 0
+# (docs/host-without-vtx.md), the bzImage's decompressor would need hours,
+# so only its first line is checked, and the full boot is skipped with the
+# measured reason (tests/make-initrd.sh boots the same initrd under QEMU).
 #
 # The kernel comes from .ci/fetch-test-kernel (/var/cache/vmm-test-kernel),
-# or from $VMM_TEST_KERNEL (a bzImage; busybox from $VMM_TEST_BUSYBOX).
-# $VMM_LINUX_BOOT_WAIT bounds each boot, in seconds.
+# or from $VMM_TEST_KERNEL (a bzImage); busybox from busybox-static, or
+# $VMM_TEST_BUSYBOX. $VMM_LINUX_BOOT_WAIT bounds each boot, in seconds.
 . "${top_srcdir:-.}/tests/lib.sh"
 
 cache=/var/cache/vmm-test-kernel
 kernel=${VMM_TEST_KERNEL:-$cache/vmlinuz}
-busybox=${VMM_TEST_BUSYBOX:-$(dirname "$kernel")/busybox}
+busybox=${VMM_TEST_BUSYBOX:-/bin/busybox}
+make_initrd=${top_srcdir:-.}/tests/make-initrd
 wait_s=${VMM_LINUX_BOOT_WAIT:-600}
 
 if [ ! -r "$kernel" ]; then
 	echo "SKIP: no test kernel at $kernel: run .ci/fetch-test-kernel, or set VMM_TEST_KERNEL"
 	exit 77
 fi
-for tool in xz od grep sed; do
+for tool in xz od grep sed cpio gzip; do
 	if ! command -v "$tool" >/dev/null; then
-		echo "SKIP: $tool not found (Debian: apt-get install xz-utils coreutils grep sed)"
+		echo "SKIP: $tool not found (Debian: apt-get install xz-utils coreutils grep sed cpio gzip)"
 		exit 77
 	fi
 done
+if [ ! -x "$busybox" ]; then
+	echo "SKIP: no busybox at $busybox (Debian: apt-get install busybox-static), or set VMM_TEST_BUSYBOX"
+	exit 77
+fi
 echo "kernel: $kernel ($(wc -c <"$kernel") bytes)"
 
 # bytes HEX...: write raw bytes.
@@ -50,30 +57,16 @@ poke() {
 	bytes "$@" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
-# cpio_add NAME MODE FILE [MAJOR MINOR]: one newc entry on stdout (FILE
-# empty: no data; MAJOR MINOR: a device node).
-cpio_ino=0
-cpio_add() {
-	size=0
-	[ -n "$3" ] && size=$(wc -c <"$3")
-	cpio_ino=$((cpio_ino + 1))
-	namesize=$((${#1} + 1))
-	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
-		"$cpio_ino" "$2" 0 0 1 0 "$size" 0 0 "${4:-0}" "${5:-0}" "$namesize" 0
-	printf '%s\000' "$1"
-	head -c $(((4 - (110 + namesize) % 4) % 4)) /dev/zero
-	if [ -n "$3" ]; then
-		cat "$3"
-		head -c $(((4 - size % 4) % 4)) /dev/zero
-	fi
-}
+marker=vmm-marker-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 
-# A small initrd: one text file.
+# The initrd of the README's recipe: busybox and an /init that prints the
+# marker and powers off.
 echo "vmm linux-boot test" >"$tmp/hello.txt"
-{
-	cpio_add hello.txt $((0100644)) "$tmp/hello.txt"
-	cpio_add TRAILER!!! 0 ""
-} >"$tmp/initrd.cpio"
+if ! sh "$make_initrd" --busybox "$busybox" --message "$marker-userspace" \
+	"$tmp/initrd.cpio.gz"; then
+	echo "FAIL: tests/make-initrd could not build the initrd"
+	exit 1
+fi
 
 # The loader's errors on a real kernel, before any vCPU runs.
 cp "$kernel" "$tmp/old.bz"
@@ -173,11 +166,15 @@ has_match() {
 	serial_lines "$tmp/$1.out" | grep -Eq -- "$2"
 }
 
-# The kernel prints the initrd's first byte and its page-aligned last byte.
+# The VMM placed the whole initrd file, and the kernel prints its first
+# byte and its page-aligned last byte.
 same_initrd() {
-	range=$(sed -n 's/^vmm: .*initrd at \(0x[0-9a-f]*\)-\(0x[0-9a-f]*\) .*/\1 \2/p' "$tmp/$1.err")
-	[ -n "$range" ] || return 1
+	range=$(sed -n 's/^vmm: .*initrd at \(0x[0-9a-f]*\)-\(0x[0-9a-f]*\) (\([0-9]*\) bytes)$/\1 \2 \3/p' "$tmp/$1.err")
+	[ -n "$range" ] || { echo "  no 'initrd at' line from the VMM"; return 1; }
 	set -- "$1" $range
+	size=$(wc -c <"$tmp/initrd.cpio.gz")
+	[ "$4" = "$size" ] && [ $(($3 - $2)) = "$size" ] ||
+		{ echo "  the VMM placed $2-$3 ($4 bytes), the initrd has $size"; return 1; }
 	want=$(printf 'RAMDISK: [mem 0x%08x-0x%08x]' "$2" $((($3 + 4095) / 4096 * 4096 - 1)))
 	has_line "$1" "$want" || { echo "  expected '$want'"; false; }
 }
@@ -231,9 +228,8 @@ if [ "$probe_status" != 1 ] || [ $((loop_ms - base_ms)) -gt 200 ]; then
 	native=no
 fi
 
-marker=vmm-marker-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 # nokaslr: the decompressor's KASLR search is minutes of ring-0 code here.
-cmdline="console=ttyS0 earlyprintk=serial,ttyS0 nokaslr reboot=k panic=-1 $marker"
+cmdline="console=ttyS0 earlyprintk=serial,ttyS0 nokaslr reboot=k panic=-1 rdinit=/init $marker"
 first_lines='^Linux version
 ^Command line: 
 ^BIOS-e820: .*0x0000000000100000-
@@ -241,11 +237,11 @@ first_lines='^Linux version
 ^RAMDISK: '
 
 if [ -s "$tmp/vmlinux" ]; then
-	boot pvh "$tmp/vmlinux" --mem 512M --initrd "$tmp/initrd.cpio" --append "$cmdline"
+	boot pvh "$tmp/vmlinux" --mem 512M --initrd "$tmp/initrd.cpio.gz" --append "$cmdline"
 	guest_checks pvh
 fi
 if [ "$native" = yes ]; then
-	boot bzimage "$kernel" --mem 512M --initrd "$tmp/initrd.cpio" --append "$cmdline"
+	boot bzimage "$kernel" --mem 512M --initrd "$tmp/initrd.cpio.gz" --append "$cmdline"
 	guest_checks bzimage
 else
 	# Interpreted, the xz decompressor needs hours before the kernel prints
@@ -256,7 +252,7 @@ else
 	echo "bzimage: this host interprets ring-0 code; checking the decompressor's" \
 	     "first line only (the kernel's own lines need hours of decompression here)"
 	first_lines="^KASLR disabled: 'nokaslr' on cmdline\\.$"
-	boot bzimage "$kernel" --mem 512M --initrd "$tmp/initrd.cpio" --append "$cmdline"
+	boot bzimage "$kernel" --mem 512M --initrd "$tmp/initrd.cpio.gz" --append "$cmdline"
 	check bzimage "the decompressor's first line came within $wait_s s" [ "$boot_seen" = yes ]
 	check bzimage "stopped by us once it was there (status 12)" [ "$boot_status" = 12 ]
 	check bzimage "the VMM's e820 map was built" test -n "$(vmm_e820 bzimage)"
@@ -267,25 +263,12 @@ if [ "$native" = no ]; then
 	echo "SKIP (full boot): this host's KVM interprets guest ring-0 code (1,000,000" \
 	     "instructions took $((loop_ms - base_ms)) ms): a full Linux boot is not" \
 	     "practical; the loader checks above are what this host allows"
-elif [ ! -x "$busybox" ] || [ ! -s "$tmp/vmlinux" ]; then
-	echo "SKIP (full boot): no busybox at $busybox (.ci/fetch-test-kernel unpacks busybox-static)"
+elif [ ! -s "$tmp/vmlinux" ]; then
+	echo "SKIP (full boot): no vmlinux could be extracted from $kernel"
 else
-	# An initramfs whose /init prints a marker and powers off.
-	mkdir -p "$tmp/root/bin"
-	cp "$busybox" "$tmp/root/bin/busybox"
-	printf '#!/bin/busybox sh\n/bin/busybox echo "%s-userspace"\n/bin/busybox poweroff -f\n' \
-		"$marker" >"$tmp/root/init"
-	chmod +x "$tmp/root/init"
-	{
-		cpio_add dev $((040755)) ""
-		cpio_add dev/console $((020600)) "" 5 1
-		cpio_add init $((0100755)) "$tmp/root/init"
-		cpio_add bin $((040755)) ""
-		cpio_add bin/busybox $((0100755)) "$tmp/root/bin/busybox"
-		cpio_add TRAILER!!! 0 ""
-	} >"$tmp/busybox.cpio"
+	# The same initramfs: its /init prints the marker and powers off.
 	full="console=ttyS0 reboot=k panic=-1 rdinit=/init $marker"
-	"$VMM" run -q --cpus 2 --mem 512M --timeout 120 --initrd "$tmp/busybox.cpio" \
+	"$VMM" run -q --cpus 2 --mem 512M --timeout 120 --initrd "$tmp/initrd.cpio.gz" \
 		--append "$full" "$tmp/vmlinux" </dev/null >"$tmp/full.out" 2>"$tmp/full.err"
 	status=$?
 	# poweroff without ACPI halts every CPU (8); reboot=k resets (0).

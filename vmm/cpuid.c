@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Guest CPUID. The host's KVM may run guest ring-0 code in an instruction
- * emulator that cannot execute some instructions (HOST.md): a guest kernel
+ * emulator that cannot execute some instructions
+ * (docs/host-without-vtx.md): a guest kernel
  * that sees them in CPUID uses them and stops with an internal error. By
  * default we hide those features; --cpuid-host passes the host's supported
  * CPUID through unchanged. Ring-3 code is unaffected either way.

@@ -9,7 +9,7 @@
  * Guest RAM: one memory object (a memfd, i.e. shmem) mapped once MAP_SHARED
  * into the VMM, and realised as KVM memslots by regions. A region maps
  * `size` bytes of the object starting at object offset `pgoff << 12` at
- * guest-physical address `gpa` (DESIGN.md, "Regions"). RAM below the
+ * guest-physical address `gpa` (docs/design.md, "Regions"). RAM below the
  * 32-bit hole is one region at gpa 0, pgoff 0; the rest is a second region
  * at 4 GiB whose pgoff continues where the first ends.
  *

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /*
- * The pager: reclaim for guest RAM (DESIGN.md points 3, 5, 6, 8, 9).
+ * The pager: reclaim for guest RAM (docs/design.md, "The pager").
  *
  * It keeps the guest's resident set (object pages in the memfd's page
  * cache) at most `limit` pages, swapping the rest to the swap store from

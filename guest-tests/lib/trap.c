@@ -7,7 +7,7 @@
  * The TSSs share one I/O permission bitmap: every TSS segment extends from
  * its own 104 bytes to the end of the common bitmap, so each one's
  * iomap_base is the distance to it. Ring-3 `out` needs that bitmap on this
- * host even with IOPL 3 (HOST.md).
+ * host even with IOPL 3 (docs/host-without-vtx.md).
  */
 #include "runtime.h"
 #include "setup.h"

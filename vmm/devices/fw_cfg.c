@@ -2,7 +2,8 @@
 /*
  * QEMU's fw_cfg, traditional (non-DMA) interface: a 16-bit selector at 0x510
  * and byte reads of the selected item at 0x511. The items are those of the
- * guest contract (DESIGN.md): signature, interface id, RAM size, CPU count,
+ * guest contract (docs/guest-contract.md): signature, interface id,
+ * RAM size, CPU count,
  * max CPUs and max RAM.
  */
 #include <pthread.h>
