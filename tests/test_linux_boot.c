@@ -170,6 +170,21 @@ START_TEST(bzimage_truncated_setup_header_is_refused)
 }
 END_TEST
 
+/* Found by fuzz_bzimage: a file ending just after "HdrS" had its version read past the end. */
+START_TEST(bzimage_ending_after_hdrs_is_truncated)
+{
+	struct bzimage bz;
+	uint8_t *copy = malloc(BZ_VERSION);	/* exactly the file, for AddressSanitizer */
+
+	make_bzimage();
+	ck_assert_ptr_nonnull(copy);
+	memcpy(copy, img, BZ_VERSION);
+	ck_assert_int_eq(linux_parse_bzimage(copy, BZ_VERSION, RAM_TOP, &bz, err, sizeof(err)), -1);
+	ck_assert_err("truncated: the setup header ends at byte");
+	free(copy);
+}
+END_TEST
+
 START_TEST(bzimage_too_large_for_ram_is_refused)
 {
 	struct bzimage bz;
@@ -602,6 +617,7 @@ static Suite *linux_suite(void)
 	tcase_add_test(bz, bzimage_without_xlf_kernel_64_is_refused);
 	tcase_add_test(bz, bzimage_truncated_payload_is_refused);
 	tcase_add_test(bz, bzimage_truncated_setup_header_is_refused);
+	tcase_add_test(bz, bzimage_ending_after_hdrs_is_truncated);
 	tcase_add_test(bz, bzimage_too_large_for_ram_is_refused);
 	tcase_add_test(bz, random_corruption_of_a_bzimage_never_crashes_the_parser);
 	tcase_add_test(bz, zero_page_carries_header_loader_cmdline_initrd_and_e820);

@@ -81,6 +81,9 @@ int linux_parse_bzimage(const uint8_t *img, size_t len, uint64_t ram_top,
 		return loader_fail(err, errlen, "not a Linux bzImage (no \"HdrS\" setup header at 0x%x)",
 			    BZ_HEADER);
 	}
+	if (len < BZ_VERSION + 2)
+		return loader_fail(err, errlen, "truncated: the setup header ends at byte %zu, "
+			    "the file has %zu", (size_t)BZ_INIT_SIZE + 4, len);
 	bz->version = get16(img + BZ_VERSION);
 	if (bz->version < BZ_MIN_VERSION)
 		return loader_fail(err, errlen, "Linux boot protocol %u.%02u is too old (need 2.12+)",
