@@ -8,6 +8,7 @@
  */
 #include <check.h>
 #include <elf.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -442,6 +443,115 @@ START_TEST(pvh_note_running_past_its_segment_is_malformed)
 }
 END_TEST
 
+/*
+ * An ELF64 file whose only program header is a PT_NOTE segment of seglen
+ * bytes at its end, copied from notes; tail more bytes of notes follow the
+ * segment inside the file. The buffer is exactly as long as the file, so
+ * AddressSanitizer catches a read past it.
+ */
+static uint8_t *note_elf(const uint8_t *notes, size_t seglen, size_t tail, size_t *len)
+{
+	size_t off = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1,
+	};
+	Elf64_Phdr ph = { .p_type = PT_NOTE, .p_offset = off, .p_filesz = seglen };
+	uint8_t *f;
+
+	*len = off + seglen + tail;
+	f = malloc(*len);
+	ck_assert_ptr_nonnull(f);
+	memcpy(f, &eh, sizeof(eh));
+	memcpy(f + sizeof(eh), &ph, sizeof(ph));
+	memcpy(f + off, notes, seglen + tail);
+	return f;
+}
+
+static int find_note_in(const uint8_t *notes, size_t seglen, size_t tail, uint32_t *entry)
+{
+	size_t len;
+	uint8_t *f = note_elf(notes, seglen, tail, &len);
+	int r = linux_find_pvh_note(f, len, entry);
+
+	free(f);
+	return r;
+}
+
+START_TEST(pvh_note_walk_stops_at_the_end_of_a_13_byte_segment)
+{
+	uint8_t notes[64] = { 0 };
+	uint64_t pvh_entry = 0x1000850;
+	uint32_t entry = 0;
+
+	/* namesz 0, descsz 1: the note's padded end (16) is past the segment (13). */
+	put32(notes, 0);
+	put32(notes + 4, 1);
+	put32(notes + 8, 1);
+	notes[12] = 0x5a;
+	/* A PVH note right behind the segment, in the file but not in the segment. */
+	add_note(notes + 16, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &pvh_entry, 8);
+	ck_assert_int_eq(find_note_in(notes, 13, 0, &entry), 0);
+	ck_assert_int_eq(find_note_in(notes, 13, 40, &entry), 0);
+	ck_assert_uint_eq(entry, 0);
+}
+END_TEST
+
+START_TEST(pvh_note_walk_edge_cases_stay_inside_the_segment)
+{
+	uint8_t notes[64];
+	uint64_t pvh_entry = 0x1000850;
+	uint32_t entry;
+	size_t n;
+
+	/* Shorter than a note header: no note at all. */
+	memset(notes, 0, sizeof(notes));
+	for (size_t len = 0; len < 12; len++)
+		ck_assert_int_eq(find_note_in(notes, len, 0, &entry), 0);
+	/* Sizes that would wrap any sum. */
+	put32(notes, 0xffffffff);
+	put32(notes + 4, 0xffffffff);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	put32(notes, 0);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	put32(notes, 0xfffffff);
+	put32(notes + 4, 0);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	/* A name whose padding runs past the segment: tolerated, not the PVH note. */
+	memset(notes, 0, sizeof(notes));
+	n = add_note(notes, "Linux", 1, "", 0);
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(find_note_in(notes, 18, 0, &entry), 0);
+	/* The PVH note exactly at the end, no padding after it. */
+	memset(notes, 0, sizeof(notes));
+	n = add_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &pvh_entry, 8);
+	entry = 0;
+	ck_assert_int_eq(find_note_in(notes, n, 0, &entry), 1);
+	ck_assert_uint_eq(entry, 0x1000850);
+	/* Cut anywhere inside the PVH note: never found, never read past the cut. */
+	for (size_t len = 12; len < n; len++)
+		ck_assert_int_eq(find_note_in(notes, len, 0, &entry), -1);
+}
+END_TEST
+
+START_TEST(pvh_note_segment_cut_at_any_length_is_walked_safely)
+{
+	uint32_t entry;
+	size_t nl;
+
+	make_vmlinux(true, 8);
+	nl = get64(elf + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + offsetof(Elf64_Phdr, p_filesz));
+	for (size_t len = 0; len <= nl; len++) {
+		int r = find_note_in(elf + 0x200, len, 0, &entry);
+
+		ck_assert_int_ge(r, -1);
+		ck_assert_int_eq(r == 1, len == nl);
+	}
+}
+END_TEST
+
 START_TEST(pvh_image_is_parsed_into_segments)
 {
 	struct pvh_image pvh;
@@ -614,6 +724,9 @@ static Suite *linux_suite(void)
 	tcase_add_test(pvh, pvh_note_with_a_32_bit_address_is_found_in_an_elf32_kernel);
 	tcase_add_test(pvh, elf_without_pvh_note_is_told_apart_from_non_elf);
 	tcase_add_test(pvh, pvh_note_running_past_its_segment_is_malformed);
+	tcase_add_test(pvh, pvh_note_walk_stops_at_the_end_of_a_13_byte_segment);
+	tcase_add_test(pvh, pvh_note_walk_edge_cases_stay_inside_the_segment);
+	tcase_add_test(pvh, pvh_note_segment_cut_at_any_length_is_walked_safely);
 	tcase_add_test(pvh, pvh_image_is_parsed_into_segments);
 	tcase_add_test(pvh, pvh_image_truncated_or_too_large_or_low_is_refused);
 	tcase_add_test(pvh, random_corruption_of_a_vmlinux_never_crashes_the_parser);

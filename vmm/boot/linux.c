@@ -237,18 +237,26 @@ static void elf_phdr(const uint8_t *img, const struct elf_file *ef, unsigned i,
 	}
 }
 
-/* Walk one PT_NOTE segment; 1 with *entry when it holds the PVH note, 0 if not, -1 if malformed. */
+/*
+ * Walk one PT_NOTE segment; 1 with *entry when it holds the PVH note, 0 if
+ * not, -1 if malformed. Each note is 12 bytes of header, the name and the
+ * descriptor, both padded to 4 bytes; the last note's padding may run past
+ * the segment. Every offset is checked against the bytes left before it is
+ * advanced, so off never exceeds size + 3 and no difference can wrap.
+ */
 static int scan_notes(const uint8_t *p, uint64_t size, uint32_t *entry)
 {
 	uint64_t off = 0;
 
-	while (size - off >= 12) {
+	while (off < size && size - off >= 12) {
 		uint32_t namesz = get32(p + off), descsz = get32(p + off + 4);
 		uint32_t type = get32(p + off + 8);
-		uint64_t name = off + 12, desc = name + ALIGN_UP((uint64_t)namesz, 4);
-		uint64_t next = desc + ALIGN_UP((uint64_t)descsz, 4);
+		uint64_t name = off + 12, desc;
 
-		if (namesz > size || descsz > size || next > ALIGN_UP(size, 4) || desc + descsz > size)
+		if (namesz > size - name)
+			return -1;
+		desc = name + ALIGN_UP((uint64_t)namesz, 4);
+		if (descsz && (desc > size || descsz > size - desc))
 			return -1;
 		if (namesz == 4 && !memcmp(p + name, "Xen", 4) &&
 		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
@@ -265,7 +273,7 @@ static int scan_notes(const uint8_t *p, uint64_t size, uint32_t *entry)
 			*entry = v;
 			return 1;
 		}
-		off = next;
+		off = desc + ALIGN_UP((uint64_t)descsz, 4);
 	}
 	return 0;
 }
