@@ -62,7 +62,7 @@ bool linux_is_bzimage(const uint8_t *img, size_t len)
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
 {
-	snprintf(buf, len, "%llu MiB", (unsigned long long)((bytes + MiB - 1) >> 20));
+	snprintf(buf, len, "%llu MiB", (unsigned long long)((bytes >> 20) + !!(bytes & (MiB - 1))));
 	return buf;
 }
 
@@ -130,6 +130,7 @@ int linux_parse_bzimage(const uint8_t *img, size_t len, uint64_t ram_top,
 			    "0x%llx (init_size), guest RAM below 3 GiB ends at %s (--mem)",
 			    mib(need, b1, sizeof(b1)), (unsigned long long)bz->load_addr,
 			    mib(ram_top, b2, sizeof(b2)));
+	bz->kernel_end = bz->load_addr + need;
 	return 0;
 }
 
@@ -340,10 +341,11 @@ int linux_parse_pvh(const uint8_t *img, size_t len, uint64_t ram_top,
 			return loader_fail(err, errlen, "segment at 0x%llx overlaps the first MiB, where "
 				    "the boot information goes", (unsigned long long)ph.paddr);
 		if (ph.paddr >= ram_top || ph.memsz > ram_top - ph.paddr)
-			return loader_fail(err, errlen, "too large for guest RAM: segment 0x%llx-0x%llx "
-				    "needs %s, guest RAM below 3 GiB ends at %s (--mem)",
-				    (unsigned long long)ph.paddr,
-				    (unsigned long long)(ph.paddr + ph.memsz),
+			return loader_fail(err, errlen, "too large for guest RAM: segment at 0x%llx "
+				    "of 0x%llx bytes needs RAM up to %s, guest RAM below 3 GiB "
+				    "ends at %s (--mem)",
+				    (unsigned long long)ph.paddr, (unsigned long long)ph.memsz,
+				    ph.memsz > UINT64_MAX - ph.paddr ? "beyond 2^64" :
 				    mib(ph.paddr + ph.memsz, b1, sizeof(b1)),
 				    mib(ram_top, b2, sizeof(b2)));
 		if (pvh->nr_segs == PVH_MAX_SEGMENTS)
@@ -487,8 +489,7 @@ int linux_load_bzimage(struct vm *vm, const uint8_t *img, size_t len)
 	if (write_cmdline(vm, linux_cmdline(cfg),
 			  bz.cmdline_size < LINUX_CMDLINE_MAX ? bz.cmdline_size : LINUX_CMDLINE_MAX))
 		return -1;
-	if (load_initrd(vm, bz.initrd_addr_max, bz.load_addr + bz.init_size,
-			&initrd_addr, &initrd_size))
+	if (load_initrd(vm, bz.initrd_addr_max, bz.kernel_end, &initrd_addr, &initrd_size))
 		return -1;
 	nr_map = e820_build(&vm->mem, map);
 	linux_build_zero_page(zp, img, &bz, LINUX_CMDLINE_ADDR, initrd_addr, initrd_size,
