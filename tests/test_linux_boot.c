@@ -8,14 +8,17 @@
  */
 #include <check.h>
 #include <elf.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/boot/e820.h"
 #include "vmm/guest_mem.h"
 #include "vmm/boot/linux.h"
 #include "vmm/options.h"
 #include "vmm/util.h"
+#include "vmm/vm.h"
 
 #define RAM_TOP		(256 * MiB)
 #define SETUP_SECTS	4
@@ -248,6 +251,80 @@ START_TEST(initrd_that_would_overlap_the_kernel_is_refused)
 }
 END_TEST
 
+/* A file of `size` bytes of `fill` in a temporary folder; the caller unlinks it. */
+static char *fill_file(uint64_t size, int fill)
+{
+	static char path[64];
+	static uint8_t chunk[65536];
+	int fd;
+
+	strcpy(path, "/tmp/test_linux_boot.XXXXXX");
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	memset(chunk, fill, sizeof(chunk));
+	for (uint64_t done = 0; done < size; ) {
+		size_t n = size - done < sizeof(chunk) ? size - done : sizeof(chunk);
+
+		ck_assert_int_eq(write(fd, chunk, n), (ssize_t)n);
+		done += n;
+	}
+	close(fd);
+	return path;
+}
+
+/*
+ * Load the bzImage in img with an initrd of initrd_size bytes into a real
+ * guest RAM object of ram bytes; returns what linux_load_bzimage returns.
+ */
+static int load_bz_with_initrd(uint64_t ram, uint64_t initrd_size, struct vm *vm,
+			       struct vm_config *cfg)
+{
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->image = "bzImage";
+	cfg->mem = ram;
+	cfg->cpus = 1;
+	cfg->initrd = fill_file(initrd_size, 0xa5);
+	vm->cfg = cfg;
+	ck_assert_int_eq(guest_mem_init(&vm->mem, ram), 0);
+	ret = linux_load_bzimage(vm, img, sizeof(img));
+	unlink(cfg->initrd);
+	return ret;
+}
+
+START_TEST(initrd_goes_above_a_kernel_longer_than_its_init_size)
+{
+	struct vm_config cfg;
+	struct vm vm;
+	struct bzimage bz;
+	uint32_t initrd_addr;
+	uint8_t last;
+
+	/* init_size 0: the kernel still occupies its 64 KiB from 16 MiB. */
+	make_bzimage();
+	put32(img + BZ_INIT_SIZE, 0);
+	img[BZ_LEN - 1] = 0x77;
+	ck_assert_int_eq(parse_bz(sizeof(img), 32 * MiB, &bz), 0);
+	ck_assert_uint_eq(bz.load_addr, 16 * MiB);
+	ck_assert_uint_eq(bz.kernel_end, 16 * MiB + PM_LEN);
+
+	/* Placed at the top of 32 MiB, this initrd would start 32 KiB into the kernel. */
+	ck_assert_int_eq(load_bz_with_initrd(32 * MiB, 16 * MiB - 32 * KiB, &vm, &cfg), -1);
+	guest_mem_destroy(&vm.mem);
+
+	/* One that ends exactly at the kernel's end fits, and the kernel stays whole. */
+	ck_assert_int_eq(load_bz_with_initrd(32 * MiB, 16 * MiB - PM_LEN, &vm, &cfg), 0);
+	ck_assert(guest_mem_read(&vm.mem, LINUX_BOOT_INFO_ADDR + BZ_RAMDISK_IMAGE,
+				 &initrd_addr, sizeof(initrd_addr)));
+	ck_assert_uint_eq(initrd_addr, 16 * MiB + PM_LEN);
+	ck_assert(guest_mem_read(&vm.mem, 16 * MiB + PM_LEN - 1, &last, 1));
+	ck_assert_uint_eq(last, 0x77);
+	guest_mem_destroy(&vm.mem);
+}
+END_TEST
+
 static struct guest_mem fake_mem(uint64_t size)
 {
 	struct guest_mem m = { .fd = -1, .size = size };
@@ -457,6 +534,115 @@ START_TEST(pvh_note_running_past_its_segment_is_malformed)
 }
 END_TEST
 
+/*
+ * An ELF64 file whose only program header is a PT_NOTE segment of seglen
+ * bytes at its end, copied from notes; tail more bytes of notes follow the
+ * segment inside the file. The buffer is exactly as long as the file, so
+ * AddressSanitizer catches a read past it.
+ */
+static uint8_t *note_elf(const uint8_t *notes, size_t seglen, size_t tail, size_t *len)
+{
+	size_t off = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+	Elf64_Ehdr eh = {
+		.e_ident = { ELFMAG0, ELFMAG1, ELFMAG2, ELFMAG3, ELFCLASS64, ELFDATA2LSB, EV_CURRENT },
+		.e_type = ET_EXEC, .e_machine = EM_X86_64, .e_version = EV_CURRENT,
+		.e_phoff = sizeof(Elf64_Ehdr), .e_ehsize = sizeof(Elf64_Ehdr),
+		.e_phentsize = sizeof(Elf64_Phdr), .e_phnum = 1,
+	};
+	Elf64_Phdr ph = { .p_type = PT_NOTE, .p_offset = off, .p_filesz = seglen };
+	uint8_t *f;
+
+	*len = off + seglen + tail;
+	f = malloc(*len);
+	ck_assert_ptr_nonnull(f);
+	memcpy(f, &eh, sizeof(eh));
+	memcpy(f + sizeof(eh), &ph, sizeof(ph));
+	memcpy(f + off, notes, seglen + tail);
+	return f;
+}
+
+static int find_note_in(const uint8_t *notes, size_t seglen, size_t tail, uint32_t *entry)
+{
+	size_t len;
+	uint8_t *f = note_elf(notes, seglen, tail, &len);
+	int r = linux_find_pvh_note(f, len, entry);
+
+	free(f);
+	return r;
+}
+
+START_TEST(pvh_note_walk_stops_at_the_end_of_a_13_byte_segment)
+{
+	uint8_t notes[64] = { 0 };
+	uint64_t pvh_entry = 0x1000850;
+	uint32_t entry = 0;
+
+	/* namesz 0, descsz 1: the note's padded end (16) is past the segment (13). */
+	put32(notes, 0);
+	put32(notes + 4, 1);
+	put32(notes + 8, 1);
+	notes[12] = 0x5a;
+	/* A PVH note right behind the segment, in the file but not in the segment. */
+	add_note(notes + 16, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &pvh_entry, 8);
+	ck_assert_int_eq(find_note_in(notes, 13, 0, &entry), 0);
+	ck_assert_int_eq(find_note_in(notes, 13, 40, &entry), 0);
+	ck_assert_uint_eq(entry, 0);
+}
+END_TEST
+
+START_TEST(pvh_note_walk_edge_cases_stay_inside_the_segment)
+{
+	uint8_t notes[64];
+	uint64_t pvh_entry = 0x1000850;
+	uint32_t entry;
+	size_t n;
+
+	/* Shorter than a note header: no note at all. */
+	memset(notes, 0, sizeof(notes));
+	for (size_t len = 0; len < 12; len++)
+		ck_assert_int_eq(find_note_in(notes, len, 0, &entry), 0);
+	/* Sizes that would wrap any sum. */
+	put32(notes, 0xffffffff);
+	put32(notes + 4, 0xffffffff);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	put32(notes, 0);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	put32(notes, 0xfffffff);
+	put32(notes + 4, 0);
+	ck_assert_int_eq(find_note_in(notes, 24, 0, &entry), -1);
+	/* A name whose padding runs past the segment: tolerated, not the PVH note. */
+	memset(notes, 0, sizeof(notes));
+	n = add_note(notes, "Linux", 1, "", 0);
+	ck_assert_uint_eq(n, 20);
+	ck_assert_int_eq(find_note_in(notes, 18, 0, &entry), 0);
+	/* The PVH note exactly at the end, no padding after it. */
+	memset(notes, 0, sizeof(notes));
+	n = add_note(notes, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &pvh_entry, 8);
+	entry = 0;
+	ck_assert_int_eq(find_note_in(notes, n, 0, &entry), 1);
+	ck_assert_uint_eq(entry, 0x1000850);
+	/* Cut anywhere inside the PVH note: never found, never read past the cut. */
+	for (size_t len = 12; len < n; len++)
+		ck_assert_int_eq(find_note_in(notes, len, 0, &entry), -1);
+}
+END_TEST
+
+START_TEST(pvh_note_segment_cut_at_any_length_is_walked_safely)
+{
+	uint32_t entry;
+	size_t nl;
+
+	make_vmlinux(true, 8);
+	nl = get64(elf + sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + offsetof(Elf64_Phdr, p_filesz));
+	for (size_t len = 0; len <= nl; len++) {
+		int r = find_note_in(elf + 0x200, len, 0, &entry);
+
+		ck_assert_int_ge(r, -1);
+		ck_assert_int_eq(r == 1, len == nl);
+	}
+}
+END_TEST
+
 START_TEST(pvh_image_is_parsed_into_segments)
 {
 	struct pvh_image pvh;
@@ -485,11 +671,27 @@ START_TEST(pvh_image_truncated_or_too_large_or_low_is_refused)
 	ck_assert_err("not an ELF file");
 	ck_assert_int_eq(parse_pvh(sizeof(elf), 16 * MiB + 0x2000, &pvh), -1);
 	ck_assert_err("too large for guest RAM");
+	ck_assert_err("segment at 0x1000000 of 0x3000 bytes needs RAM up to 17 MiB");
 	memcpy(&ph, elf + sizeof(Elf64_Ehdr), sizeof(ph));
 	ph.p_paddr = 0x80000;
 	memcpy(elf + sizeof(Elf64_Ehdr), &ph, sizeof(ph));
 	ck_assert_int_eq(parse_pvh(sizeof(elf), RAM_TOP, &pvh), -1);
 	ck_assert_err("overlaps the first MiB");
+}
+END_TEST
+
+START_TEST(pvh_segment_too_large_for_any_ram_is_named_without_a_wrapped_address)
+{
+	struct pvh_image pvh;
+	Elf64_Phdr ph;
+
+	make_vmlinux(true, 8);
+	memcpy(&ph, elf + sizeof(Elf64_Ehdr), sizeof(ph));
+	ph.p_memsz = -0x10000ULL;	/* paddr + memsz wraps to 0xff0000 */
+	memcpy(elf + sizeof(Elf64_Ehdr), &ph, sizeof(ph));
+	ck_assert_int_eq(parse_pvh(sizeof(elf), RAM_TOP, &pvh), -1);
+	ck_assert_err("segment at 0x1000000 of 0xffffffffffff0000 bytes needs RAM up to beyond 2^64");
+	ck_assert_msg(!strstr(err, "0xff0000"), "wrapped address in '%s'", err);
 }
 END_TEST
 
@@ -624,14 +826,19 @@ static Suite *linux_suite(void)
 	tcase_add_test(pl, initrd_goes_to_the_top_of_ram_page_aligned);
 	tcase_add_test(pl, initrd_stays_below_initrd_addr_max);
 	tcase_add_test(pl, initrd_that_would_overlap_the_kernel_is_refused);
+	tcase_add_test(pl, initrd_goes_above_a_kernel_longer_than_its_init_size);
 	tcase_add_test(pl, e820_map_follows_the_guest_ram_regions);
 	tcase_add_test(pl, e820_map_puts_ram_past_the_hole_at_4gib);
 	tcase_add_test(pvh, pvh_note_with_a_64_bit_address_is_found);
 	tcase_add_test(pvh, pvh_note_with_a_32_bit_address_is_found_in_an_elf32_kernel);
 	tcase_add_test(pvh, elf_without_pvh_note_is_told_apart_from_non_elf);
 	tcase_add_test(pvh, pvh_note_running_past_its_segment_is_malformed);
+	tcase_add_test(pvh, pvh_note_walk_stops_at_the_end_of_a_13_byte_segment);
+	tcase_add_test(pvh, pvh_note_walk_edge_cases_stay_inside_the_segment);
+	tcase_add_test(pvh, pvh_note_segment_cut_at_any_length_is_walked_safely);
 	tcase_add_test(pvh, pvh_image_is_parsed_into_segments);
 	tcase_add_test(pvh, pvh_image_truncated_or_too_large_or_low_is_refused);
+	tcase_add_test(pvh, pvh_segment_too_large_for_any_ram_is_named_without_a_wrapped_address);
 	tcase_add_test(pvh, random_corruption_of_a_vmlinux_never_crashes_the_parser);
 	tcase_add_loop_test(mp, mp_table_lists_every_cpu_the_ioapic_and_isa_irqs_with_valid_checksums, 0, 2);
 	tcase_add_test(opt, initrd_and_append_options_fill_the_config);

@@ -62,7 +62,7 @@ bool linux_is_bzimage(const uint8_t *img, size_t len)
 
 static const char *mib(uint64_t bytes, char *buf, size_t len)
 {
-	snprintf(buf, len, "%llu MiB", (unsigned long long)((bytes + MiB - 1) >> 20));
+	snprintf(buf, len, "%llu MiB", (unsigned long long)((bytes >> 20) + !!(bytes & (MiB - 1))));
 	return buf;
 }
 
@@ -133,6 +133,7 @@ int linux_parse_bzimage(const uint8_t *img, size_t len, uint64_t ram_top,
 			    "0x%llx (init_size), guest RAM below 3 GiB ends at %s (--mem)",
 			    mib(need, b1, sizeof(b1)), (unsigned long long)bz->load_addr,
 			    mib(ram_top, b2, sizeof(b2)));
+	bz->kernel_end = bz->load_addr + need;
 	return 0;
 }
 
@@ -240,18 +241,26 @@ static void elf_phdr(const uint8_t *img, const struct elf_file *ef, unsigned i,
 	}
 }
 
-/* Walk one PT_NOTE segment; 1 with *entry when it holds the PVH note, 0 if not, -1 if malformed. */
+/*
+ * Walk one PT_NOTE segment; 1 with *entry when it holds the PVH note, 0 if
+ * not, -1 if malformed. Each note is 12 bytes of header, the name and the
+ * descriptor, both padded to 4 bytes; the last note's padding may run past
+ * the segment. Every offset is checked against the bytes left before it is
+ * advanced, so off never exceeds size + 3 and no difference can wrap.
+ */
 static int scan_notes(const uint8_t *p, uint64_t size, uint32_t *entry)
 {
 	uint64_t off = 0;
 
-	while (size - off >= 12) {
+	while (off < size && size - off >= 12) {
 		uint32_t namesz = get32(p + off), descsz = get32(p + off + 4);
 		uint32_t type = get32(p + off + 8);
-		uint64_t name = off + 12, desc = name + ALIGN_UP((uint64_t)namesz, 4);
-		uint64_t next = desc + ALIGN_UP((uint64_t)descsz, 4);
+		uint64_t name = off + 12, desc;
 
-		if (namesz > size || descsz > size || next > ALIGN_UP(size, 4) || desc + descsz > size)
+		if (namesz > size - name)
+			return -1;
+		desc = name + ALIGN_UP((uint64_t)namesz, 4);
+		if (descsz && (desc > size || descsz > size - desc))
 			return -1;
 		if (namesz == 4 && !memcmp(p + name, "Xen", 4) &&
 		    type == XEN_ELFNOTE_PHYS32_ENTRY) {
@@ -268,7 +277,7 @@ static int scan_notes(const uint8_t *p, uint64_t size, uint32_t *entry)
 			*entry = v;
 			return 1;
 		}
-		off = next;
+		off = desc + ALIGN_UP((uint64_t)descsz, 4);
 	}
 	return 0;
 }
@@ -335,10 +344,11 @@ int linux_parse_pvh(const uint8_t *img, size_t len, uint64_t ram_top,
 			return loader_fail(err, errlen, "segment at 0x%llx overlaps the first MiB, where "
 				    "the boot information goes", (unsigned long long)ph.paddr);
 		if (ph.paddr >= ram_top || ph.memsz > ram_top - ph.paddr)
-			return loader_fail(err, errlen, "too large for guest RAM: segment 0x%llx-0x%llx "
-				    "needs %s, guest RAM below 3 GiB ends at %s (--mem)",
-				    (unsigned long long)ph.paddr,
-				    (unsigned long long)(ph.paddr + ph.memsz),
+			return loader_fail(err, errlen, "too large for guest RAM: segment at 0x%llx "
+				    "of 0x%llx bytes needs RAM up to %s, guest RAM below 3 GiB "
+				    "ends at %s (--mem)",
+				    (unsigned long long)ph.paddr, (unsigned long long)ph.memsz,
+				    ph.memsz > UINT64_MAX - ph.paddr ? "beyond 2^64" :
 				    mib(ph.paddr + ph.memsz, b1, sizeof(b1)),
 				    mib(ram_top, b2, sizeof(b2)));
 		if (pvh->nr_segs == PVH_MAX_SEGMENTS)
@@ -482,8 +492,7 @@ int linux_load_bzimage(struct vm *vm, const uint8_t *img, size_t len)
 	if (write_cmdline(vm, linux_cmdline(cfg),
 			  bz.cmdline_size < LINUX_CMDLINE_MAX ? bz.cmdline_size : LINUX_CMDLINE_MAX))
 		return -1;
-	if (load_initrd(vm, bz.initrd_addr_max, bz.load_addr + bz.init_size,
-			&initrd_addr, &initrd_size))
+	if (load_initrd(vm, bz.initrd_addr_max, bz.kernel_end, &initrd_addr, &initrd_size))
 		return -1;
 	nr_map = e820_build(&vm->mem, map);
 	linux_build_zero_page(zp, img, &bz, LINUX_CMDLINE_ADDR, initrd_addr, initrd_size,

@@ -36,7 +36,9 @@ struct vm;
  *
  * The kernel goes to its own load address (1 MiB and up); the initrd to
  * the top of RAM below the 32-bit hole and below the kernel's
- * initrd_addr_max, page aligned, above the kernel's init_size.
+ * initrd_addr_max, page aligned, above both the kernel's init_size and
+ * its protected-mode part (a kernel may declare an init_size smaller than
+ * itself, even 0).
  */
 #define LINUX_GDT_ADDR		0x500ULL
 #define LINUX_BOOT_INFO_ADDR	0x7000ULL
@@ -102,6 +104,11 @@ struct bzimage {
 	size_t kernel_len;		/* bytes of the protected-mode part */
 	size_t header_end;		/* end of the setup header in the file */
 	uint64_t load_addr;		/* chosen by linux_parse_bzimage */
+	/*
+	 * load_addr + max(init_size, kernel_len): the first byte the kernel
+	 * neither occupies nor claims; an initrd goes above it.
+	 */
+	uint64_t kernel_end;
 };
 
 /* True when the image has a Linux boot sector (flag 0xaa55 or "HdrS"). */
