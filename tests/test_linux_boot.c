@@ -16,6 +16,7 @@
 #include "vmm/boot/e820.h"
 #include "vmm/guest_mem.h"
 #include "vmm/boot/linux.h"
+#include "vmm/devices/pci.h"
 #include "vmm/options.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -344,7 +345,7 @@ START_TEST(e820_map_follows_the_guest_ram_regions)
 	struct e820_entry map[E820_MAX_ENTRIES];
 	unsigned n = e820_build(&m, map);
 
-	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(n, 4);
 	ck_assert_uint_eq(map[0].addr, 0);
 	ck_assert_uint_eq(map[0].size, 0x9fc00);
 	ck_assert_uint_eq(map[0].type, E820_TYPE_RAM);
@@ -364,10 +365,10 @@ START_TEST(e820_map_puts_ram_past_the_hole_at_4gib)
 	unsigned n = e820_build(&m, map);
 	uint64_t ram = 0;
 
-	ck_assert_uint_eq(n, 4);
+	ck_assert_uint_eq(n, 5);
 	ck_assert_uint_eq(map[2].addr + map[2].size, GUEST_MEM_HOLE_START);
-	ck_assert_uint_eq(map[3].addr, 4 * GiB);
-	ck_assert_uint_eq(map[3].size, 2 * GiB);
+	ck_assert_uint_eq(map[4].addr, 4 * GiB);
+	ck_assert_uint_eq(map[4].size, 2 * GiB);
 	for (unsigned i = 0; i < n; i++) {
 		if (i)
 			ck_assert_uint_ge(map[i].addr, map[i - 1].addr + map[i - 1].size);
@@ -759,8 +760,10 @@ START_TEST(mp_table_lists_every_cpu_the_ioapic_and_isa_irqs_with_valid_checksums
 			e += 8;
 			break;
 		case 3:
-			ck_assert_uint_eq(e[5], e[7]);	/* ISA IRQ i on pin i */
-			nint++;
+			if (e[4] == 1) {
+				ck_assert_uint_eq(e[5], e[7]);	/* ISA IRQ i on pin i */
+				nint++;
+			}
 			e += 8;
 			break;
 		default:
@@ -773,6 +776,72 @@ START_TEST(mp_table_lists_every_cpu_the_ioapic_and_isa_irqs_with_valid_checksums
 	ck_assert_uint_eq(nbsp, 1);
 	ck_assert_uint_eq(nio, 1);
 	ck_assert_uint_eq(nint, 16);
+}
+END_TEST
+
+/* The PCI window is a gap in the map: no RAM, no reserved range over any BAR. */
+START_TEST(e820_map_leaves_the_pci_window_out_and_reserves_the_apics)
+{
+	struct guest_mem m = fake_mem(_i ? 5 * GiB : 256 * MiB);
+	struct e820_entry map[E820_MAX_ENTRIES];
+	unsigned n = e820_build(&m, map);
+	bool apics_reserved = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t end = map[i].addr + map[i].size;
+
+		ck_assert(end <= PCI_MMIO_BASE || map[i].addr >= PCI_MMIO_END);
+		if (map[i].type == E820_TYPE_RESERVED && map[i].addr <= 0xfec00000 &&
+		    end >= 0xfee01000)
+			apics_reserved = true;
+	}
+	ck_assert(apics_reserved);
+	ck_assert_uint_ge(PCI_MMIO_BASE, GUEST_MEM_HOLE_START);
+}
+END_TEST
+
+/*
+ * The MP table as Linux's mpparse reads it: bus 0 is "PCI", the ISA bus
+ * another id, and every slot's INTA# (srcbusirq = slot << 2) is a level,
+ * active-high interrupt on the IOAPIC pin the PCI bus raises for it.
+ */
+START_TEST(mp_table_routes_every_pci_slot_inta_to_the_ioapic)
+{
+	static uint8_t buf[MPTABLE_MAX_SIZE];
+	size_t n = mptable_build(buf, 0xf0000, 2);
+	const uint8_t *mpc = buf + 16, *e = mpc + 44;
+	int pci_bus = -1, isa_bus = -1;
+	bool routed[PCI_MAX_SLOTS] = { false };
+
+	ck_assert_uint_le(n, MPTABLE_MAX_SIZE);
+	ck_assert_uint_eq(sum(mpc, get16(mpc + 4)), 0);
+	for (unsigned i = 0; i < get16(mpc + 34); i++) {
+		if (e[0] == 0) {
+			e += 20;
+			continue;
+		}
+		if (e[0] == 1 && !memcmp(e + 2, "PCI   ", 6))
+			pci_bus = e[1];
+		if (e[0] == 1 && !memcmp(e + 2, "ISA   ", 6))
+			isa_bus = e[1];
+		if (e[0] == 3 && pci_bus >= 0 && e[4] == pci_bus) {
+			unsigned slot = e[5] >> 2;
+
+			ck_assert_uint_eq(e[1], 0);		/* mp_INT */
+			ck_assert_uint_eq(get16(e + 2), 0x0d);	/* level, active high */
+			ck_assert_uint_eq(e[5] & 3, 0);		/* INTA# */
+			ck_assert_uint_eq(e[6], 2);		/* the IOAPIC (id = nr CPUs) */
+			ck_assert_uint_eq(e[7], pci_intx_gsi(slot));
+			ck_assert_uint_ge(e[7], 16);		/* not an ISA pin */
+			ck_assert_uint_lt(e[7], 24);		/* KVM's IOAPIC has 24 pins */
+			routed[slot] = true;
+		}
+		e += 8;
+	}
+	ck_assert_int_eq(pci_bus, 0);
+	ck_assert_int_ge(isa_bus, 1);
+	for (unsigned s = 1; s < PCI_MAX_SLOTS; s++)
+		ck_assert_msg(routed[s], "slot %u has no INTA# entry", s);
 }
 END_TEST
 
@@ -829,6 +898,7 @@ static Suite *linux_suite(void)
 	tcase_add_test(pl, initrd_goes_above_a_kernel_longer_than_its_init_size);
 	tcase_add_test(pl, e820_map_follows_the_guest_ram_regions);
 	tcase_add_test(pl, e820_map_puts_ram_past_the_hole_at_4gib);
+	tcase_add_loop_test(pl, e820_map_leaves_the_pci_window_out_and_reserves_the_apics, 0, 2);
 	tcase_add_test(pvh, pvh_note_with_a_64_bit_address_is_found);
 	tcase_add_test(pvh, pvh_note_with_a_32_bit_address_is_found_in_an_elf32_kernel);
 	tcase_add_test(pvh, elf_without_pvh_note_is_told_apart_from_non_elf);
@@ -841,6 +911,7 @@ static Suite *linux_suite(void)
 	tcase_add_test(pvh, pvh_segment_too_large_for_any_ram_is_named_without_a_wrapped_address);
 	tcase_add_test(pvh, random_corruption_of_a_vmlinux_never_crashes_the_parser);
 	tcase_add_loop_test(mp, mp_table_lists_every_cpu_the_ioapic_and_isa_irqs_with_valid_checksums, 0, 2);
+	tcase_add_test(mp, mp_table_routes_every_pci_slot_inta_to_the_ioapic);
 	tcase_add_test(opt, initrd_and_append_options_fill_the_config);
 	tcase_add_test(opt, append_and_a_command_line_after_dashes_are_exclusive);
 	suite_add_tcase(s, bz);

@@ -14,6 +14,7 @@ vmm_libvmm_a_SOURCES = \
 	vmm/devices/fw_cfg.c \
 	vmm/devices/i8042.c \
 	vmm/devices/io.c vmm/devices/io.h \
+	vmm/devices/pci.c vmm/devices/pci.h \
 	vmm/devices/post.c \
 	vmm/devices/reset_cf9.c \
 	vmm/devices/serial.c \
@@ -27,6 +28,9 @@ vmm_libvmm_a_SOURCES = \
 	vmm/uffd_compat.h \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \
+	vmm/virtio/balloon.c vmm/virtio/balloon.h \
+	vmm/virtio/pci.c vmm/virtio/pci.h \
+	vmm/virtio/virtqueue.c vmm/virtio/virtqueue.h \
 	vmm/vm.c vmm/vm.h
 
 bin_PROGRAMS += vmm/vmm

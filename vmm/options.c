@@ -25,6 +25,7 @@ enum {
 	OPT_STATS,
 	OPT_INITRD,
 	OPT_APPEND,
+	OPT_BALLOON,
 };
 
 static const struct option run_options[] = {
@@ -38,6 +39,7 @@ static const struct option run_options[] = {
 	{ "swap-dir", required_argument, NULL, OPT_SWAP_DIR },
 	{ "pager-threads", required_argument, NULL, OPT_PAGER_THREADS },
 	{ "stats", required_argument, NULL, OPT_STATS },
+	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -79,6 +81,10 @@ void options_usage(FILE *f)
 "                       most one per host CPU)\n"
 "      --stats FILE     write the pager's statistics as JSON to FILE every\n"
 "                       second and at exit\n"
+"      --balloon[=SIZE][,free-page-reporting=on|off]\n"
+"                       a virtio-balloon PCI device; SIZE (default 0) is the\n"
+"                       initial target, the RAM the guest should give back;\n"
+"                       free page reporting is on unless turned off\n"
 "  -q, --quiet          print only the guest's output and errors\n"
 "      --debug          log accesses to ports and MMIO that no device claims,\n"
 "                       and where the loader put things (e820 map, initrd)\n"
@@ -132,6 +138,43 @@ static bool parse_seconds(const char *s, double *out)
 	return true;
 }
 
+/* --balloon[=SIZE][,free-page-reporting=on|off] */
+static bool parse_balloon(const char *arg, struct vm_config *cfg)
+{
+	char *copy = strdup(arg ? arg : ""), *save = NULL, *tok;
+	bool first = true, ok = true;
+
+	cfg->balloon = true;
+	cfg->balloon_reporting = true;
+	for (tok = strtok_r(copy, ",", &save); ok && tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strncmp(tok, "free-page-reporting=", 20)) {
+			const char *v = tok + 20;
+
+			if (!strcmp(v, "on"))
+				cfg->balloon_reporting = true;
+			else if (!strcmp(v, "off"))
+				cfg->balloon_reporting = false;
+			else {
+				vmm_err("--balloon: free-page-reporting '%s': expected on or off", v);
+				ok = false;
+			}
+		} else if (first && parse_size(tok, &cfg->balloon_target)) {
+			if (cfg->balloon_target % PAGE_SIZE || cfg->balloon_target > cfg->mem) {
+				vmm_err("--balloon '%s': the target must be a multiple of 4 KiB "
+					"and at most the guest's RAM", tok);
+				ok = false;
+			}
+		} else {
+			vmm_err("--balloon: '%s': expected a size such as 256M or "
+				"free-page-reporting=on|off", tok);
+			ok = false;
+		}
+		first = false;
+	}
+	free(copy);
+	return ok;
+}
+
 static char *join_args(int argc, char **argv)
 {
 	size_t len = 1;
@@ -171,6 +214,7 @@ static bool add_module(struct vm_config *cfg, char *arg)
 
 enum options_result options_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
+	const char *balloon_arg = NULL;
 	int c;
 
 	/* Skip "run"; optind = 0 makes glibc start a fresh scan at argv[1]. */
@@ -222,6 +266,9 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		case OPT_STATS:
 			cfg->stats_file = optarg;
 			break;
+		case OPT_BALLOON:
+			balloon_arg = optarg ? optarg : "";
+			break;
 		case 'M':
 			if (!add_module(cfg, optarg))
 				return OPTIONS_ERROR;
@@ -265,6 +312,9 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			return OPTIONS_ERROR;
 		}
 	}
+	/* After the loop: the target is checked against --mem, wherever that came. */
+	if (balloon_arg && !parse_balloon(balloon_arg, cfg))
+		return OPTIONS_ERROR;
 	if (optind >= argc) {
 		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
 		return OPTIONS_ERROR;

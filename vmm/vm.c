@@ -324,6 +324,7 @@ int vm_run(struct vm *vm)
 			vcpu_dump(&vm->vcpus[i], why);
 	}
 	serial_flush();
+	devices_stop(vm);
 	if (vm->pager) {
 		pager_stop(vm->pager);
 		pager_stats_write(vm->pager);

@@ -12,6 +12,7 @@
 #include "vmm/devices/io.h"
 
 struct pager;
+struct pci_bus;
 
 #define VMM_MAX_MODULES 16
 #define VMM_MAX_CPUS 255	/* xAPIC ids are 8 bits; 0xff is broadcast */
@@ -37,6 +38,10 @@ struct vm_config {
 	const char *swap_dir;
 	unsigned pager_threads;
 	const char *stats_file;
+	/* --balloon[=SIZE][,free-page-reporting=on|off] */
+	bool balloon;
+	uint64_t balloon_target;	/* bytes the guest should give up at start */
+	bool balloon_reporting;		/* offer VIRTIO_BALLOON_F_REPORTING */
 };
 
 /*
@@ -81,6 +86,7 @@ struct vm {
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
 	struct pager *pager;		/* NULL when guest RAM has no limit */
+	struct pci_bus *pci;		/* the PCI bus (vmm/devices/pci.h) */
 
 	/*
 	 * Stop protocol: the first vm_request_stop() wins (CAS on `stopping`),

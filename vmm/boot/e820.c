@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "vmm/boot/e820.h"
 
+#include "vmm/devices/pci.h"
 #include "vmm/util.h"
 
 unsigned e820_build(const struct guest_mem *mem, struct e820_entry *map)
@@ -13,6 +14,14 @@ unsigned e820_build(const struct guest_mem *mem, struct e820_entry *map)
 					E820_TYPE_RESERVED };
 	if (low > E820_BIOS_END)
 		map[n++] = (struct e820_entry){ E820_BIOS_END, low - E820_BIOS_END, E820_TYPE_RAM };
+	/*
+	 * The hole: the PCI window [3 GiB, IOAPIC) is left out of the map, so
+	 * that Linux takes it as the gap for PCI memory (e820__setup_pci_gap);
+	 * the IOAPIC, the local APICs and KVM's TSS and identity-map pages
+	 * above it are reserved.
+	 */
+	map[n++] = (struct e820_entry){ PCI_MMIO_END, GUEST_MEM_HIGH_START - PCI_MMIO_END,
+					E820_TYPE_RESERVED };
 	if (high)
 		map[n++] = (struct e820_entry){ GUEST_MEM_HIGH_START, high, E820_TYPE_RAM };
 	return n;

@@ -14,7 +14,9 @@
  * area (EBDA, VGA hole, option ROMs and the system BIOS, where the MP
  * table lives) is one reserved range, already in the sorted, merged form
  * that Linux's e820__update_table() produces, so that the map the kernel
- * prints is entry for entry the map built here.
+ * prints is entry for entry the map built here. In the 32-bit hole, the PCI
+ * MMIO window (vmm/devices/pci.h) is absent and the rest, from the IOAPIC
+ * to 4 GiB, reserved.
  */
 
 #define E820_TYPE_RAM		1

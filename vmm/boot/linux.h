@@ -190,7 +190,8 @@ int linux_parse_pvh(const uint8_t *img, size_t len, uint64_t ram_top,
 		    struct pvh_image *pvh, char *err, size_t errlen);
 
 /* mptable.c: an MP 1.4 table announcing nr_cpus CPUs, the IOAPIC and ISA IRQs. */
-#define MPTABLE_MAX_SIZE	(16 + 44 + 255 * 20 + 8 + 8 + 16 * 8 + 2 * 8)
+/* Floating pointer, header, CPUs, PCI and ISA buses, IOAPIC, ISA IRQs, 31 PCI INTA#, LINTs. */
+#define MPTABLE_MAX_SIZE	(16 + 44 + 255 * 20 + 2 * 8 + 8 + 16 * 8 + 31 * 8 + 2 * 8)
 size_t mptable_build(uint8_t *buf, uint64_t addr, unsigned nr_cpus);
 
 /* The loaders: image into guest RAM, vm->boot filled; -1 after a message. */

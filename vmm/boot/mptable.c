@@ -8,10 +8,17 @@
  * one IOAPIC at 0xfec00000 with id n, ISA IRQ i on IOAPIC pin i (so the
  * serial port's IRQ 4, raised with KVM_IRQ_LINE, is pin 4), ExtINT on LINT0
  * and NMI on LINT1 of every CPU.
+ *
+ * PCI: bus 0 is MP bus 0 (Linux matches MP bus ids with PCI bus numbers)
+ * and ISA is MP bus 1. INTA# of every slot has an interrupt entry, level
+ * triggered and active high as the in-kernel IOAPIC sees KVM_IRQ_LINE, on
+ * the pin pci_intx_gsi() gives the device (vmm/devices/pci.h): the table
+ * describes the wiring, whichever slots hold devices.
  */
 #include <string.h>
 
 #include "vmm/boot/linux.h"
+#include "vmm/devices/pci.h"
 
 #define MP_LAPIC_ADDR	0xfee00000u
 #define MP_IOAPIC_ADDR	0xfec00000u
@@ -76,7 +83,9 @@ _Static_assert(sizeof(struct mpc_bus) == 8 && sizeof(struct mpc_ioapic) == 8 &&
 #define MPC_CPU_ENABLED		1
 #define MPC_CPU_BSP		2
 #define MPC_APIC_USABLE		1
-#define MP_BUS_ISA		0
+#define MP_BUS_PCI		0
+#define MP_BUS_ISA		1
+#define MP_IRQ_PCI_FLAGS	0x0d	/* polarity active high (1), trigger level (3 << 2) */
 #define CPU_SIG_FAMILY6		0x600
 #define CPU_FEATURE_FPU_APIC	((1u << 0) | (1u << 9))
 
@@ -110,18 +119,33 @@ size_t mptable_build(uint8_t *buf, uint64_t addr, unsigned nr_cpus)
 		count++;
 	}
 	{
+		struct mpc_bus pci = { .type = MP_BUS, .busid = MP_BUS_PCI };
 		struct mpc_bus bus = { .type = MP_BUS, .busid = MP_BUS_ISA };
 		struct mpc_ioapic ioapic = {
 			.type = MP_IOAPIC, .apicid = ioapic_id, .apicver = MP_IOAPIC_VER,
 			.flags = MPC_APIC_USABLE, .apicaddr = MP_IOAPIC_ADDR,
 		};
 
+		memcpy(pci.bustype, "PCI   ", 6);
+		memcpy(p, &pci, sizeof(pci));
+		p += sizeof(pci);
 		memcpy(bus.bustype, "ISA   ", 6);
 		memcpy(p, &bus, sizeof(bus));
 		p += sizeof(bus);
 		memcpy(p, &ioapic, sizeof(ioapic));
 		p += sizeof(ioapic);
-		count += 2;
+		count += 3;
+	}
+	for (unsigned slot = 1; slot < PCI_MAX_SLOTS; slot++) {
+		struct mpc_intsrc src = {
+			.type = MP_INTSRC, .irqtype = MP_INT, .irqflag = MP_IRQ_PCI_FLAGS,
+			.srcbus = MP_BUS_PCI, .srcbusirq = slot << 2 /* INTA# */,
+			.dstapic = ioapic_id, .dstirq = pci_intx_gsi(slot),
+		};
+
+		memcpy(p, &src, sizeof(src));
+		p += sizeof(src);
+		count++;
 	}
 	for (unsigned irq = 0; irq < MP_ISA_IRQS; irq++) {
 		struct mpc_intsrc src = {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The device list and the registration helper every device uses. */
 #include "vmm/devices/devices.h"
+#include "vmm/devices/pci.h"
+#include "vmm/virtio/balloon.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -18,11 +20,17 @@ int devices_init(struct vm *vm)
 {
 	static int (*const inits[])(struct vm *) = {
 		serial_init, fw_cfg_init, debug_exit_init, i8042_init,
-		reset_cf9_init, post_init,
+		reset_cf9_init, post_init, pci_init, virtio_balloon_init,
 	};
 
 	for (unsigned i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
 		if (inits[i](vm))
 			return -1;
 	return 0;
+}
+
+void devices_stop(struct vm *vm)
+{
+	pci_stop(vm->pci);
+	virtio_balloon_summary();
 }

@@ -22,8 +22,10 @@ int i8042_init(struct vm *vm);		/* i8042 reset line */
 int reset_cf9_init(struct vm *vm);	/* PCI reset control 0xcf9 */
 int post_init(struct vm *vm);		/* POST/io_delay port 0x80 */
 
-/* Every device above, in order; stops at the first that fails. */
+/* Every device above, then the PCI bus and its devices; stops at the first that fails. */
 int devices_init(struct vm *vm);
+/* Stop the device threads (after the vCPUs, before the pager) and print their summaries. */
+void devices_stop(struct vm *vm);
 
 /* io_register on the VM's port table, with the message on overlap. */
 int device_register_pio(struct vm *vm, uint64_t base, uint64_t len,

@@ -1,0 +1,631 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The virtio 1.x PCI transport: see pci.h. */
+#include "vmm/virtio/pci.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/gmem.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#define VIRTIO_PCI_VENDOR	0x1af4
+#define VIRTIO_PCI_DEVICE_BASE	0x1040
+#define VIRTIO_PCI_SUBSYS_ID	0x1100
+#define TICK_MS			1000
+
+enum {
+	VIRTIO_PCI_CAP_COMMON_CFG = 1,
+	VIRTIO_PCI_CAP_NOTIFY_CFG = 2,
+	VIRTIO_PCI_CAP_ISR_CFG = 3,
+	VIRTIO_PCI_CAP_DEVICE_CFG = 4,
+};
+
+struct virtio_pci_cap {
+	uint8_t cap_vndr, cap_next, cap_len, cfg_type, bar, id, padding[2];
+	uint32_t offset, length;
+} __attribute__((packed));
+
+struct virtio_pci_notify_cap {
+	struct virtio_pci_cap cap;
+	uint32_t notify_off_multiplier;
+} __attribute__((packed));
+
+struct msix_cap {
+	uint8_t id, next;
+	uint16_t ctrl;
+	uint32_t table, pba;
+} __attribute__((packed));
+
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_CTRL_MASKALL	0x4000
+#define MSIX_ENTRY_MASKED	1
+
+/* Common configuration field offsets (virtio 1.x, 4.1.4.3). */
+enum {
+	CC_DFSELECT = 0x00, CC_DF = 0x04, CC_GFSELECT = 0x08, CC_GF = 0x0c,
+	CC_MSIX = 0x10, CC_NUMQ = 0x12, CC_STATUS = 0x14, CC_CFGGEN = 0x15,
+	CC_Q_SELECT = 0x16, CC_Q_SIZE = 0x18, CC_Q_MSIX = 0x1a, CC_Q_ENABLE = 0x1c,
+	CC_Q_NOFF = 0x1e, CC_Q_DESC = 0x20, CC_Q_AVAIL = 0x28, CC_Q_USED = 0x30,
+};
+
+static unsigned nr_vectors(const struct virtio_pci *vp)
+{
+	return vp->ops->nr_queues + 1;
+}
+
+static uint64_t offered(const struct virtio_pci *vp)
+{
+	return vp->ops->features | 1ULL << VIRTIO_F_VERSION_1;
+}
+
+static void wake(struct virtio_pci *vp)
+{
+	uint64_t one = 1;
+
+	(void)!write(vp->notify_fd, &one, sizeof(one));
+}
+
+/* MSI-X state as the guest set it in configuration space; under the bus lock. */
+static uint16_t msix_ctrl(struct virtio_pci *vp)
+{
+	return pci_get16(vp->pci.cfg + vp->msix_cap + 2);
+}
+
+/*
+ * Signal `vector` (MSI-X on) or raise INTA# with `isr_bit` (MSI-X off).
+ * Takes the transport lock; called without it.
+ */
+static void raise_irq(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
+{
+	struct virtio_msix_entry e;
+	bool send = false, intx = false;
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->msix_enabled) {
+		if (vector < nr_vectors(vp)) {
+			e = vp->msix[vector];
+			if (vp->msix_maskall || (e.ctrl & MSIX_ENTRY_MASKED))
+				vp->msix_pending |= 1u << vector;
+			else
+				send = true;
+		}
+	} else {
+		intx = true;
+	}
+	pthread_mutex_unlock(&vp->lock);
+	atomic_fetch_add(&vp->interrupts, 1);
+	if (send && !pci_signal_msi(&vp->pci, (uint64_t)e.addr_hi << 32 | e.addr_lo, e.data))
+		vmm_dbg("%s: KVM_SIGNAL_MSI: %s", vp->ops->name, strerror(errno));
+	if (intx) {
+		atomic_fetch_or(&vp->isr, isr_bit);
+		pci_set_intx(&vp->pci, true);
+	}
+}
+
+/* Deliver pending vectors that are no longer masked; under the lock, sends after. */
+static void deliver_pending(struct virtio_pci *vp)
+{
+	struct virtio_msix_entry send[VIRTIO_MAX_QUEUES + 1];
+	unsigned n = 0;
+
+	if (!vp->msix_enabled || vp->msix_maskall)
+		return;
+	for (unsigned v = 0; v < nr_vectors(vp); v++)
+		if ((vp->msix_pending >> v & 1) && !(vp->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
+			vp->msix_pending &= ~(1u << v);
+			send[n++] = vp->msix[v];
+		}
+	for (unsigned i = 0; i < n; i++)
+		pci_signal_msi(&vp->pci, (uint64_t)send[i].addr_hi << 32 | send[i].addr_lo,
+			       send[i].data);
+}
+
+void virtio_pci_config_changed(struct virtio_pci *vp)
+{
+	uint16_t vector;
+
+	pthread_mutex_lock(&vp->lock);
+	vp->config_generation++;
+	vector = vp->config_vector;
+	pthread_mutex_unlock(&vp->lock);
+	atomic_fetch_or(&vp->isr, 2);
+	raise_irq(vp, vector, 2);
+}
+
+void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned q)
+{
+	uint16_t vector;
+
+	if (!virtq_should_interrupt(&vp->vq[q]))
+		return;
+	pthread_mutex_lock(&vp->lock);
+	vector = vp->qcfg[q].vector;
+	pthread_mutex_unlock(&vp->lock);
+	raise_irq(vp, vector, 1);
+}
+
+void virtio_pci_broken(struct virtio_pci *vp, const char *why)
+{
+	bool first;
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->status & VIRTIO_STATUS_NEEDS_RESET) {
+		pthread_mutex_unlock(&vp->lock);
+		return;
+	}
+	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
+	first = !vp->broken_logged;
+	vp->broken_logged = true;
+	pthread_mutex_unlock(&vp->lock);
+	if (first)
+		vmm_err("%s: %s; the device needs a reset (DEVICE_NEEDS_RESET)", vp->ops->name,
+			why);
+	virtio_pci_config_changed(vp);
+}
+
+/* --- the common configuration ------------------------------------------ */
+
+static void common_image(struct virtio_pci *vp, uint8_t *img)
+{
+	unsigned sel = vp->queue_select;
+	uint64_t df = offered(vp);
+
+	memset(img, 0, VIRTIO_PCI_COMMON_SIZE);
+	pci_put32(img + CC_DFSELECT, vp->device_feature_select);
+	if (vp->device_feature_select < 2)
+		pci_put32(img + CC_DF, df >> (32 * vp->device_feature_select));
+	pci_put32(img + CC_GFSELECT, vp->driver_feature_select);
+	if (vp->driver_feature_select < 2)
+		pci_put32(img + CC_GF, vp->driver_features >> (32 * vp->driver_feature_select));
+	pci_put16(img + CC_MSIX, vp->config_vector);
+	pci_put16(img + CC_NUMQ, vp->ops->nr_queues);
+	img[CC_STATUS] = vp->status;
+	img[CC_CFGGEN] = vp->config_generation;
+	pci_put16(img + CC_Q_SELECT, sel);
+	if (sel < vp->ops->nr_queues) {
+		pci_put16(img + CC_Q_SIZE, vp->qcfg[sel].size);
+		pci_put16(img + CC_Q_MSIX, vp->qcfg[sel].vector);
+		pci_put16(img + CC_Q_ENABLE, vp->qcfg[sel].enabled);
+		pci_put16(img + CC_Q_NOFF, 0);
+		pci_put32(img + CC_Q_DESC, vp->qcfg[sel].desc);
+		pci_put32(img + CC_Q_DESC + 4, vp->qcfg[sel].desc >> 32);
+		pci_put32(img + CC_Q_AVAIL, vp->qcfg[sel].avail);
+		pci_put32(img + CC_Q_AVAIL + 4, vp->qcfg[sel].avail >> 32);
+		pci_put32(img + CC_Q_USED, vp->qcfg[sel].used);
+		pci_put32(img + CC_Q_USED + 4, vp->qcfg[sel].used >> 32);
+	} else {
+		pci_put16(img + CC_Q_MSIX, VIRTIO_NO_VECTOR);
+	}
+}
+
+static uint16_t valid_vector(const struct virtio_pci *vp, uint16_t v)
+{
+	return v < nr_vectors(vp) ? v : VIRTIO_NO_VECTOR;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return pci_get32(p) | (uint64_t)pci_get32(p + 4) << 32;
+}
+
+/* The driver wrote device_status; returns whether the device thread must look. */
+static bool status_write(struct virtio_pci *vp, uint8_t v)
+{
+	uint8_t old = vp->status;
+
+	if (!v) {
+		vp->reset_pending = true;
+		return true;
+	}
+	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
+		uint64_t f = vp->driver_features;
+
+		if (!(f >> VIRTIO_F_VERSION_1 & 1) || (f & ~offered(vp)) ||
+		    (vp->ops->features_ok && !vp->ops->features_ok(vp, f)))
+			v &= ~VIRTIO_STATUS_FEATURES_OK;
+	}
+	if (!((v | old) & VIRTIO_STATUS_FEATURES_OK))
+		v &= ~VIRTIO_STATUS_DRIVER_OK;
+	/* Bits are only ever set; the driver clears them by a reset. */
+	vp->status = old | (v & ~VIRTIO_STATUS_NEEDS_RESET);
+	return (vp->status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK);
+}
+
+static bool touches(unsigned off, unsigned size, unsigned field, unsigned width)
+{
+	return off < field + width && field < off + size;
+}
+
+/* Apply a write of `size` bytes at `off`; under the lock. Returns whether to wake the thread. */
+static bool common_write(struct virtio_pci *vp, unsigned off, const uint8_t *data,
+			 unsigned size, const char **broken)
+{
+	uint8_t img[VIRTIO_PCI_COMMON_SIZE];
+	unsigned sel = vp->queue_select;
+	bool qok = sel < vp->ops->nr_queues && !vp->qcfg[sel].enabled;
+	bool wakeup = false;
+
+	if (vp->reset_pending)
+		return false;
+	common_image(vp, img);
+	memcpy(img + off, data, size);
+	if (touches(off, size, CC_DFSELECT, 4))
+		vp->device_feature_select = pci_get32(img + CC_DFSELECT);
+	if (touches(off, size, CC_GFSELECT, 4))
+		vp->driver_feature_select = pci_get32(img + CC_GFSELECT);
+	if (touches(off, size, CC_GF, 4) && vp->driver_feature_select < 2 &&
+	    !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
+		unsigned shift = 32 * vp->driver_feature_select;
+
+		vp->driver_features &= ~(0xffffffffULL << shift);
+		vp->driver_features |= (uint64_t)pci_get32(img + CC_GF) << shift;
+	}
+	if (touches(off, size, CC_MSIX, 2))
+		vp->config_vector = valid_vector(vp, pci_get16(img + CC_MSIX));
+	if (touches(off, size, CC_STATUS, 1))
+		wakeup |= status_write(vp, img[CC_STATUS]);
+	if (touches(off, size, CC_Q_SELECT, 2))
+		vp->queue_select = pci_get16(img + CC_Q_SELECT);
+	if (sel < vp->ops->nr_queues && touches(off, size, CC_Q_MSIX, 2))
+		vp->qcfg[sel].vector = valid_vector(vp, pci_get16(img + CC_Q_MSIX));
+	if (!qok)
+		return wakeup;
+	if (touches(off, size, CC_Q_SIZE, 2))
+		vp->qcfg[sel].size = pci_get16(img + CC_Q_SIZE);
+	if (touches(off, size, CC_Q_DESC, 8))
+		vp->qcfg[sel].desc = get64(img + CC_Q_DESC);
+	if (touches(off, size, CC_Q_AVAIL, 8))
+		vp->qcfg[sel].avail = get64(img + CC_Q_AVAIL);
+	if (touches(off, size, CC_Q_USED, 8))
+		vp->qcfg[sel].used = get64(img + CC_Q_USED);
+	if (touches(off, size, CC_Q_ENABLE, 2) && pci_get16(img + CC_Q_ENABLE) == 1) {
+		struct virtq t = {
+			.size = vp->qcfg[sel].size, .desc = vp->qcfg[sel].desc,
+			.avail = vp->qcfg[sel].avail, .used = vp->qcfg[sel].used,
+		};
+
+		if (t.size > vp->ops->queue_max)
+			*broken = "queue size larger than the device's maximum";
+		else if (virtq_config_valid(&t, broken))
+			vp->qcfg[sel].enabled = true;
+	}
+	return wakeup;
+}
+
+/* --- BAR 0 --------------------------------------------------------------- */
+
+static void msix_table_io(struct virtio_pci *vp, uint64_t off, uint8_t *data, unsigned size,
+			  bool is_write)
+{
+	uint8_t *table = (uint8_t *)vp->msix;
+
+	if (off + size > nr_vectors(vp) * sizeof(vp->msix[0])) {
+		if (!is_write)
+			memset(data, 0, size);
+		return;
+	}
+	pthread_mutex_lock(&vp->lock);
+	if (is_write) {
+		memcpy(table + off, data, size);
+		deliver_pending(vp);
+	} else {
+		memcpy(data, table + off, size);
+	}
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *data,
+		   unsigned size, bool is_write)
+{
+	struct virtio_pci *vp = dev->priv;
+	const char *broken = NULL;
+	bool wakeup = false;
+
+	if (off + size <= VIRTIO_PCI_COMMON_OFF + VIRTIO_PCI_COMMON_SIZE) {
+		uint8_t img[VIRTIO_PCI_COMMON_SIZE];
+
+		pthread_mutex_lock(&vp->lock);
+		if (is_write) {
+			wakeup = common_write(vp, off, data, size, &broken);
+		} else {
+			common_image(vp, img);
+			memcpy(data, img + off, size);
+		}
+		pthread_mutex_unlock(&vp->lock);
+		if (broken)
+			virtio_pci_broken(vp, broken);
+		if (wakeup)
+			wake(vp);
+		return;
+	}
+	if (off == VIRTIO_PCI_ISR_OFF) {
+		if (!is_write) {
+			memset(data, 0, size);
+			data[0] = atomic_exchange(&vp->isr, 0);
+			if (data[0])
+				pci_set_intx(&vp->pci, false);
+		}
+		return;
+	}
+	if (off >= VIRTIO_PCI_DEVICE_OFF && off + size <= VIRTIO_PCI_DEVICE_OFF +
+	    vp->ops->config_size) {
+		pthread_mutex_lock(&vp->lock);
+		if (is_write)
+			vp->ops->config_write(vp, off - VIRTIO_PCI_DEVICE_OFF, data, size);
+		else
+			vp->ops->config_read(vp, off - VIRTIO_PCI_DEVICE_OFF, data, size);
+		pthread_mutex_unlock(&vp->lock);
+		return;
+	}
+	if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 4) {
+		if (is_write) {
+			atomic_fetch_add(&vp->notifies, 1);
+			wake(vp);
+		} else {
+			memset(data, 0, size);
+		}
+		return;
+	}
+	if (off >= VIRTIO_PCI_MSIX_TABLE_OFF && off < VIRTIO_PCI_MSIX_PBA_OFF) {
+		msix_table_io(vp, off - VIRTIO_PCI_MSIX_TABLE_OFF, data, size, is_write);
+		return;
+	}
+	if (off >= VIRTIO_PCI_MSIX_PBA_OFF && off + size <= VIRTIO_PCI_MSIX_PBA_OFF + 8 &&
+	    !is_write) {
+		uint8_t pba[8] = { 0 };
+
+		pthread_mutex_lock(&vp->lock);
+		pci_put32(pba, vp->msix_pending);
+		pthread_mutex_unlock(&vp->lock);
+		memcpy(data, pba + (off - VIRTIO_PCI_MSIX_PBA_OFF), size);
+		return;
+	}
+	if (!is_write)
+		memset(data, 0, size);
+}
+
+/* --- configuration space hooks (under the bus lock) ---------------------- */
+
+static void update_ioeventfd(struct virtio_pci *vp)
+{
+	uint64_t bar = pci_bar_address(&vp->pci, 0);
+	uint64_t addr = bar ? bar + VIRTIO_PCI_NOTIFY_OFF : 0;
+	struct kvm_ioeventfd io = { .len = 2, .fd = vp->notify_fd };
+
+	if (addr == vp->ioeventfd_addr || !vp->vm || vp->vm->fd < 0)
+		return;
+	if (vp->ioeventfd_addr) {
+		io.addr = vp->ioeventfd_addr;
+		io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
+		ioctl(vp->vm->fd, KVM_IOEVENTFD, &io);
+		vp->ioeventfd_addr = 0;
+	}
+	if (addr) {
+		io.addr = addr;
+		io.flags = 0;
+		if (ioctl(vp->vm->fd, KVM_IOEVENTFD, &io) == 0)
+			vp->ioeventfd_addr = addr;
+		else
+			vmm_dbg("%s: KVM_IOEVENTFD: %s; notifications exit to the VMM",
+				vp->ops->name, strerror(errno));
+	}
+}
+
+static void cfg_written(struct pci_device *dev, unsigned off, unsigned size)
+{
+	struct virtio_pci *vp = dev->priv;
+
+	if (touches(off, size, PCI_COMMAND, 2) || touches(off, size, PCI_BASE_ADDRESS_0, 4))
+		update_ioeventfd(vp);
+	if (touches(off, size, vp->msix_cap + 2, 2)) {
+		uint16_t ctrl = msix_ctrl(vp);
+
+		pthread_mutex_lock(&vp->lock);
+		vp->msix_enabled = ctrl & MSIX_CTRL_ENABLE;
+		vp->msix_maskall = ctrl & MSIX_CTRL_MASKALL;
+		deliver_pending(vp);
+		pthread_mutex_unlock(&vp->lock);
+	}
+}
+
+/* --- the device thread ---------------------------------------------------- */
+
+/* Back to the state after power-on; under the lock. */
+static void transport_reset(struct virtio_pci *vp)
+{
+	vp->status = 0;
+	vp->device_feature_select = vp->driver_feature_select = 0;
+	vp->driver_features = 0;
+	vp->queue_select = 0;
+	vp->config_vector = VIRTIO_NO_VECTOR;
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		vp->qcfg[q] = (typeof(vp->qcfg[q])){
+			.size = vp->ops->queue_max, .vector = VIRTIO_NO_VECTOR,
+		};
+	vp->config_generation++;
+}
+
+/* Reset if asked, start the queues after DRIVER_OK; whether queues may be walked. */
+static bool service_state(struct virtio_pci *vp)
+{
+	bool reset, ok;
+
+	pthread_mutex_lock(&vp->lock);
+	reset = vp->reset_pending;
+	if (reset) {
+		vp->running = false;
+		memset(vp->vq, 0, sizeof(vp->vq));
+	}
+	pthread_mutex_unlock(&vp->lock);
+	if (reset) {
+		if (vp->ops->reset)
+			vp->ops->reset(vp);
+		atomic_store(&vp->isr, 0);
+		pci_set_intx(&vp->pci, false);
+		pthread_mutex_lock(&vp->lock);
+		transport_reset(vp);
+		vp->reset_pending = false;
+		pthread_mutex_unlock(&vp->lock);
+		return false;
+	}
+	pthread_mutex_lock(&vp->lock);
+	if (!vp->running && (vp->status & VIRTIO_STATUS_DRIVER_OK)) {
+		bool event_idx = vp->driver_features >> VIRTIO_F_RING_EVENT_IDX & 1;
+
+		for (unsigned q = 0; q < vp->ops->nr_queues; q++) {
+			vp->vq[q] = (struct virtq){
+				.size = vp->qcfg[q].enabled ? vp->qcfg[q].size : 0,
+				.desc = vp->qcfg[q].desc, .avail = vp->qcfg[q].avail,
+				.used = vp->qcfg[q].used, .event_idx = event_idx, .mem = vp->mem,
+			};
+			virtq_start(&vp->vq[q]);
+		}
+		vp->running = true;
+	}
+	ok = vp->running && !(vp->status & VIRTIO_STATUS_NEEDS_RESET);
+	pthread_mutex_unlock(&vp->lock);
+	return ok;
+}
+
+static void service_queues(struct virtio_pci *vp)
+{
+	const char *why = NULL;
+
+	if (!service_state(vp))
+		return;
+	for (unsigned q = 0; q < vp->ops->nr_queues; q++) {
+		if (!vp->vq[q].size)
+			continue;
+		if (!vp->ops->queue_work(vp, q, &vp->vq[q], &why)) {
+			virtio_pci_broken(vp, why);
+			return;
+		}
+	}
+}
+
+static void *device_thread(void *arg)
+{
+	struct virtio_pci *vp = arg;
+	uint64_t next_tick = now_ns() + TICK_MS * 1000000ULL;
+	char name[16];
+
+	snprintf(name, sizeof(name), "%.15s", vp->ops->name);
+	pthread_setname_np(pthread_self(), name);
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = vp->notify_fd, .events = POLLIN },
+			{ .fd = vp->stop_fd, .events = POLLIN },
+		};
+		uint64_t now = now_ns(), v;
+		int timeout = now >= next_tick ? 0 : (int)((next_tick - now) / 1000000) + 1;
+
+		if (poll(pfd, 2, timeout) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents)
+			(void)!read(vp->notify_fd, &v, sizeof(v));
+		service_queues(vp);
+		if (now_ns() >= next_tick) {
+			next_tick = now_ns() + TICK_MS * 1000000ULL;
+			if (vp->ops->tick && service_state(vp))
+				vp->ops->tick(vp);
+		}
+	}
+	return NULL;
+}
+
+void virtio_pci_stop(struct pci_device *dev)
+{
+	struct virtio_pci *vp = dev->priv;
+	uint64_t one = 1;
+
+	if (vp->stop_fd < 0)
+		return;
+	(void)!write(vp->stop_fd, &one, sizeof(one));
+	pthread_join(vp->thread, NULL);
+	close(vp->stop_fd);
+	vp->stop_fd = -1;
+}
+
+static int add_caps(struct virtio_pci *vp)
+{
+	struct msix_cap msix = {
+		.id = PCI_CAP_ID_MSIX, .ctrl = nr_vectors(vp) - 1,
+		.table = VIRTIO_PCI_MSIX_TABLE_OFF, .pba = VIRTIO_PCI_MSIX_PBA_OFF,
+	};
+	struct virtio_pci_notify_cap notify = {
+		.cap = { PCI_CAP_ID_VNDR, 0, sizeof(notify), VIRTIO_PCI_CAP_NOTIFY_CFG, 0, 0,
+			 { 0 }, VIRTIO_PCI_NOTIFY_OFF, 4 },
+		.notify_off_multiplier = 0,
+	};
+	const struct virtio_pci_cap caps[] = {
+		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_COMMON_CFG, 0, 0, { 0 },
+		  VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_SIZE },
+		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_ISR_CFG, 0, 0, { 0 },
+		  VIRTIO_PCI_ISR_OFF, 1 },
+		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_DEVICE_CFG, 0, 0, { 0 },
+		  VIRTIO_PCI_DEVICE_OFF, vp->ops->config_size },
+	};
+
+	vp->msix_cap = pci_add_cap(&vp->pci, &msix, sizeof(msix));
+	if (!vp->msix_cap || !pci_add_cap(&vp->pci, &caps[0], sizeof(caps[0])) ||
+	    !pci_add_cap(&vp->pci, &notify, sizeof(notify)) ||
+	    !pci_add_cap(&vp->pci, &caps[1], sizeof(caps[1])) ||
+	    !pci_add_cap(&vp->pci, &caps[2], sizeof(caps[2])))
+		return -1;
+	vp->pci.wmask[vp->msix_cap + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
+	return 0;
+}
+
+struct virtio_pci *virtio_pci_create(struct vm *vm, const struct virtio_device_ops *ops,
+				     void *priv)
+{
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+
+	if (!vp || !vm->pci) {
+		vmm_err("%s: %s", ops->name, vp ? "no PCI bus" : "out of memory");
+		free(vp);
+		return NULL;
+	}
+	vp->ops = ops;
+	vp->priv = priv;
+	vp->vm = vm;
+	vp->notify_fd = vp->stop_fd = -1;
+	pthread_mutex_init(&vp->lock, NULL);
+	transport_reset(vp);
+	for (unsigned v = 0; v <= VIRTIO_MAX_QUEUES; v++)
+		vp->msix[v].ctrl = MSIX_ENTRY_MASKED;
+	pci_device_init(&vp->pci, ops->name, VIRTIO_PCI_VENDOR,
+			VIRTIO_PCI_DEVICE_BASE + ops->device_id, ops->class_code, 1,
+			VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
+	vp->pci.priv = vp;
+	vp->pci.bar_size[0] = VIRTIO_PCI_BAR_SIZE;
+	vp->pci.bar_handler = bar_io;
+	vp->pci.cfg_written = cfg_written;
+	vp->pci.stop = virtio_pci_stop;
+	vp->mem = gmem_open(vm, ops->name);
+	vp->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	vp->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (!vp->mem || vp->notify_fd < 0 || vp->stop_fd < 0 || add_caps(vp) ||
+	    pci_add(vm->pci, &vp->pci)) {
+		vmm_err("%s: cannot create the device: %s", ops->name,
+			errno ? strerror(errno) : "configuration space full");
+		return NULL;
+	}
+	if (pthread_create(&vp->thread, NULL, device_thread, vp)) {
+		vmm_err("%s: cannot start the device thread", ops->name);
+		close(vp->stop_fd);
+		vp->stop_fd = -1;
+		return NULL;
+	}
+	return vp;
+}
