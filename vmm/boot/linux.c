@@ -392,7 +392,7 @@ static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 static int load_initrd(struct vm *vm, uint64_t addr_max, uint64_t floor,
 		       uint64_t *addr, uint64_t *size)
 {
-	const char *path = vm->cfg->initrd;
+	const char *path = vm->cfg->initrd, *why;
 	char err[256];
 	uint8_t *data;
 	size_t len;
@@ -401,9 +401,9 @@ static int load_initrd(struct vm *vm, uint64_t addr_max, uint64_t floor,
 	*addr = *size = 0;
 	if (!path)
 		return 0;
-	data = read_file(path, &len);
+	data = read_file(path, &len, &why);
 	if (!data) {
-		vmm_err("%s: cannot read initrd: %s", path, strerror(errno));
+		vmm_err("%s: cannot read initrd: %s", path, why);
 		return -1;
 	}
 	ret = linux_place_initrd(len, guest_mem_low_size(&vm->mem), addr_max, floor,

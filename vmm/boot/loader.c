@@ -20,14 +20,14 @@
  */
 int loader_load(struct vm *vm)
 {
-	const char *path = vm->cfg->image;
+	const char *path = vm->cfg->image, *why;
 	size_t len;
-	uint8_t *img = read_file(path, &len);
+	uint8_t *img = read_file(path, &len, &why);
 	int beyond = 0, ret = -1;
 	uint32_t pvh_entry;
 
 	if (!img) {
-		vmm_err("%s: cannot read image: %s", path, strerror(errno));
+		vmm_err("%s: cannot read image: %s", path, why);
 		return -1;
 	}
 	if (multiboot_find_header(img, len, &beyond) >= 0) {
