@@ -150,7 +150,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vmm_err("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 		return -1;
 	}
-	vm->cpuid = cpuid_build(vm->kvm_fd, cfg->cpuid_host, cfg->cpus);
+	vm->cpuid = cpuid_build(vm->kvm_fd, cfg->cpuid_host, cfg->cpus, &vm->cpuid_report);
 	if (!vm->cpuid) {
 		vmm_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -1;
