@@ -40,7 +40,8 @@ GUEST_IMAGES = \
 	guest-tests/stress-seq.elf \
 	guest-tests/stress-random.elf \
 	guest-tests/stress-zero.elf \
-	guest-tests/stress-clean.elf
+	guest-tests/stress-clean.elf \
+	guest-tests/cpuid.elf
 
 GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
@@ -121,4 +122,5 @@ EXTRA_DIST += \
 	guest-tests/exceptions.c \
 	guest-tests/exit.c \
 	guest-tests/stress.c \
+	guest-tests/cpuid.c \
 	$(GUEST_SPECS)

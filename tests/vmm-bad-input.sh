@@ -43,6 +43,25 @@ expect 2 'elf64.elf: ELF class 2: .*elf32-i386' "$VMM" run "$tmp/elf64.elf"
 
 expect 2 "$tmp/nomod: cannot read module" "$VMM" run --module "$tmp/nomod" "$halt"
 
+# A FIFO (or any file that is not regular) is refused at once, never opened
+# to wait for a writer; timeout (KILL, as set-up may block SIGTERM) only
+# keeps a regression from hanging the suite.
+mkfifo "$tmp/fifo"
+expect 2 'fifo: cannot read image: a FIFO, not a regular file' \
+	timeout -k 5 20 "$VMM" run "$tmp/fifo"
+expect 2 'fifo: cannot read module: a FIFO, not a regular file' \
+	timeout -k 5 20 "$VMM" run --module "$tmp/fifo x=1" "$halt"
+expect 2 'fifo: cannot read initrd: a FIFO, not a regular file' \
+	timeout -k 5 20 "$VMM" run --initrd "$tmp/fifo" "$g/pvh.elf"
+expect 2 '/dev/null: cannot read module: a character device, not a regular file' \
+	"$VMM" run --module /dev/null "$halt"
+# The PVH guest itself boots (the loader found its note and entry).
+expect 1 '' "$VMM" run -q "$g/pvh.elf"
+
+# A resident limit above guest RAM never binds: accepted, and said so.
+expect 1 '--mem-resident 128 MiB is more than the guest.s RAM \(--mem 64 MiB\): the limit never binds' \
+	"$VMM" run --mem 64M --mem-resident 128M "$g/wild.elf"
+
 # No /dev/kvm: hide it in a private mount namespace (needs root).
 if unshare -m true 2>/dev/null; then
 	expect 2 '/dev/kvm: no such device node' \

@@ -18,13 +18,14 @@ tests_test_swap_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_swap_store_LDADD = $(VMM_TEST_LIBS)
 
 # Tiny misbehaving guests (tests/guests/misbehave.S, one -D variant each).
-TEST_GUEST_VARIANTS = halt idle triple reset-i8042 reset-cf9 wild
-TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf
+TEST_GUEST_VARIANTS = halt idle triple reset-i8042 reset-cf9 wild chatty hammer
+TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf \
+	tests/guests/pvh.elf
 check_DATA += $(TEST_GUESTS)
 CLEANFILES += $(TEST_GUESTS)
-EXTRA_DIST += tests/guests/misbehave.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
-	tests/pager-faults.sh
-TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh
+EXTRA_DIST += tests/guests/misbehave.S tests/guests/pvh.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
+	tests/pager-faults.sh tests/vmm-cpuid.sh
+TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh tests/vmm-cpuid.sh
 
 TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
 
@@ -37,6 +38,12 @@ tests/guests/high.elf: $(srcdir)/tests/guests/misbehave.S
 	@$(MKDIR_P) tests/guests
 	$(AM_V_GEN)$(CC) -m32 -DHALT -c $< -o $@.o && \
 	$(TEST_GUEST_LINK) -Ttext=0x7ff00000 $@.o -o $@ && rm -f $@.o
+
+tests/guests/pvh.elf: $(srcdir)/tests/guests/pvh.S
+	@$(MKDIR_P) tests/guests
+	$(AM_V_GEN)$(CC) -m32 -c $< -o $@.o && \
+	$(TEST_GUEST_LINK) -Ttext=0x1000000 --section-start=.note.Xen=0x1000100 $@.o -o $@ && \
+	rm -f $@.o
 
 # The whole VMM built with ThreadSanitizer, to run the pager's fault threads,
 # reclaim thread and vCPU threads against each other under real guests.

@@ -86,7 +86,8 @@ void options_usage(FILE *f)
 "                       initial target, the RAM the guest should give back;\n"
 "                       free page reporting is on unless turned off\n"
 "  -q, --quiet          print only the guest's output and errors\n"
-"      --debug          log accesses to ports and MMIO that no device claims,\n"
+"      --debug          log accesses to ports and MMIO that no device claims\n"
+"                       (the first 8 per address, then a count at exit),\n"
 "                       and where the loader put things (e820 map, initrd)\n"
 "      --cpuid-host     pass the host's CPUID through; by default features\n"
 "                       that this host's KVM cannot run in guest ring 0\n"
@@ -281,7 +282,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			cfg->initrd = optarg;
 			break;
 		case OPT_APPEND:
-			cfg->cmdline = optarg;
+			free((char *)cfg->cmdline);
+			cfg->cmdline = strdup(optarg);
+			if (!cfg->cmdline)
+				return OPTIONS_ERROR;
 			break;
 		case 't':
 			if (!parse_seconds(optarg, &cfg->timeout)) {
@@ -325,6 +329,18 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			return OPTIONS_ERROR;
 		}
 		cfg->mem_resident &= ~(PAGE_SIZE - 1);
+		/*
+		 * A limit above guest RAM can never bind. Like a cgroup or
+		 * libvirt <hard_limit> above what the guest can use, it is
+		 * accepted, said so, and taken as all of guest RAM.
+		 */
+		if (cfg->mem_resident > cfg->mem) {
+			vmm_info("--mem-resident %llu MiB is more than the guest's RAM "
+				 "(--mem %llu MiB): the limit never binds and nothing is "
+				 "swapped out", (unsigned long long)(cfg->mem_resident >> 20),
+				 (unsigned long long)(cfg->mem >> 20));
+			cfg->mem_resident = cfg->mem;
+		}
 		if (!cfg->swap_dir)
 			cfg->swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/var/tmp";
 		if (!cfg->pager_threads) {
@@ -351,4 +367,13 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			return OPTIONS_ERROR;
 	}
 	return OPTIONS_RUN;
+}
+
+void options_free(struct vm_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_modules; i++)
+		free((char *)cfg->modules[i].path);
+	cfg->nr_modules = 0;
+	free((char *)cfg->cmdline);
+	cfg->cmdline = NULL;
 }

@@ -14,10 +14,12 @@ enum options_result {
 
 /*
  * Parse `vmm run [options] IMAGE [-- guest command line]`. argv[0] is the
- * program, argv[1] "run". The guest command line is joined with spaces
- * into a malloc'd string.
+ * program, argv[1] "run". The guest command line (--append, or the words
+ * after "--" joined with spaces) and the modules' paths are malloc'd:
+ * options_free releases them, whatever options_parse_run returned.
  */
 enum options_result options_parse_run(int argc, char **argv, struct vm_config *cfg);
+void options_free(struct vm_config *cfg);
 void options_usage(FILE *f);
 
 #endif

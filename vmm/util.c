@@ -109,33 +109,58 @@ bool parse_size(const char *s, uint64_t *out)
 	return true;
 }
 
-void *read_file(const char *path, size_t *len)
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return strerror(EISDIR);
+	if (S_ISFIFO(mode))
+		return "a FIFO, not a regular file";
+	if (S_ISCHR(mode))
+		return "a character device, not a regular file";
+	if (S_ISBLK(mode))
+		return "a block device, not a regular file";
+	if (S_ISSOCK(mode))
+		return "a socket, not a regular file";
+	return "not a regular file";
+}
+
+/*
+ * Opened with O_NONBLOCK so that neither a FIFO without a writer nor a
+ * file under a lease can make the open wait; only a regular file is read,
+ * and a regular file's reads ignore O_NONBLOCK.
+ */
+void *read_file(const char *path, size_t *len, const char **why)
 {
 	struct stat st;
 	char *buf;
 	size_t done = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 
-	if (fd < 0)
+	if (fd < 0) {
+		*why = strerror(errno);
 		return NULL;
-	if (fstat(fd, &st) < 0)
+	}
+	if (fstat(fd, &st) < 0) {
+		*why = strerror(errno);
 		goto fail;
+	}
 	if (!S_ISREG(st.st_mode)) {
-		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		*why = file_kind(st.st_mode);
 		goto fail;
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);
-	if (!buf)
+	if (!buf) {
+		*why = strerror(errno);
 		goto fail;
+	}
 	while (done < (size_t)st.st_size) {
 		ssize_t r = read(fd, buf + done, st.st_size - done);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
+			*why = r ? strerror(errno) : "the file shrank while it was read";
 			free(buf);
-			if (r == 0)
-				errno = EIO;
 			goto fail;
 		}
 		done += r;
@@ -144,12 +169,7 @@ void *read_file(const char *path, size_t *len)
 	*len = done;
 	return buf;
 fail:
-	{
-		int e = errno;
-
-		close(fd);
-		errno = e;
-	}
+	close(fd);
 	return NULL;
 }
 

@@ -34,8 +34,12 @@ void vmm_dbg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 bool parse_size(const char *s, uint64_t *out);
 
-/* Read a whole file into a malloc'd buffer; errno set on failure. */
-void *read_file(const char *path, size_t *len);
+/*
+ * Read a whole regular file into a malloc'd buffer. Anything else (a
+ * directory, a FIFO, a device, a socket) is refused without waiting for
+ * it; on failure *why says why, e.g. "a FIFO, not a regular file".
+ */
+void *read_file(const char *path, size_t *len, const char **why);
 
 /* Monotonic time in nanoseconds. */
 uint64_t now_ns(void);

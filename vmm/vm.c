@@ -111,6 +111,25 @@ static int vm_create_kvm(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Devices may start threads (the serial port's stdin reader). Whatever the
+ * caller lets through during set-up, they start with SIGINT and SIGTERM
+ * blocked, which leaves both to the monitor's sigtimedwait.
+ */
+static int vm_devices_init(struct vm *vm)
+{
+	sigset_t stop, old;
+	int ret;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &old);
+	ret = devices_init(vm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	memset(vm, 0, sizeof(*vm));
@@ -131,12 +150,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vmm_err("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 		return -1;
 	}
-	vm->cpuid = cpuid_build(vm->kvm_fd, cfg->cpuid_host, cfg->cpus);
+	vm->cpuid = cpuid_build(vm->kvm_fd, cfg->cpuid_host, cfg->cpus, &vm->cpuid_report);
 	if (!vm->cpuid) {
 		vmm_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -1;
 	}
-	if (devices_init(vm))
+	if (vm_devices_init(vm))
 		return -1;
 	if (loader_load(vm))
 		return -1;
@@ -258,7 +277,7 @@ static void vm_monitor(struct vm *vm)
 			tick.tv_nsec = deadline - now;
 		sig = sigtimedwait(&wait_set, NULL, &tick);
 		if (sig == SIGINT || sig == SIGTERM) {
-			vmm_err("%s received: stopping the guest", sig == SIGINT ? "SIGINT" : "SIGTERM");
+			vmm_info("%s received: stopping the guest", sig == SIGINT ? "SIGINT" : "SIGTERM");
 			vm_request_stop(vm, VMM_EXIT_SIGNAL);
 			break;
 		}
@@ -315,7 +334,9 @@ int vm_run(struct vm *vm)
 	}
 
 	status = vm->exit_status;
-	if (status == VMM_EXIT_TIMEOUT || status == VMM_EXIT_SIGNAL || status == VMM_EXIT_HALTED) {
+	/* A stop the user asked for is not an error: --quiet keeps it silent. */
+	if (status == VMM_EXIT_TIMEOUT || (status == VMM_EXIT_SIGNAL && !vmm_quiet) ||
+	    status == VMM_EXIT_HALTED) {
 		const char *why = status == VMM_EXIT_TIMEOUT ? "state at timeout" :
 				  status == VMM_EXIT_SIGNAL ? "state at signal" :
 				  "halted with interrupts disabled";

@@ -58,6 +58,17 @@ struct boot_cpu_state {
 	uint16_t code_sel, data_sel;	/* long mode only */
 };
 
+/*
+ * What the CPUID filter did: the features it hid from what KVM offers, and
+ * those this host's KVM advertises to a vCPU anyway (space-separated names).
+ */
+struct cpuid_report {
+	bool host;		/* --cpuid-host: nothing filtered */
+	bool xsave_forced;	/* XSAVE stays visible to the guest */
+	char hidden[512];
+	char forced[512];
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -82,6 +93,7 @@ struct vm {
 	struct guest_mem mem;
 	struct io_bus pio, mmio;
 	struct kvm_cpuid2 *cpuid;
+	struct cpuid_report cpuid_report;
 	struct boot_cpu_state boot;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
@@ -119,7 +131,10 @@ void vcpu_kick(struct vcpu *vcpu);
 void vcpu_dump(struct vcpu *vcpu, const char *why);
 
 /* cpuid.c: the supported CPUID, filtered unless cfg->cpuid_host. */
-struct kvm_cpuid2 *cpuid_build(int kvm_fd, bool host, unsigned nr_cpus);
+struct kvm_cpuid2 *cpuid_build(int kvm_fd, bool host, unsigned nr_cpus,
+			       struct cpuid_report *rep);
+/* The filter's notice: shown for a ring-0 kernel (Linux), else with --debug. */
+void cpuid_notice(const struct cpuid_report *rep, bool ring0_kernel);
 int cpuid_set_vcpu(int vcpu_fd, const struct kvm_cpuid2 *tmpl, unsigned apic_id);
 
 #endif

@@ -62,8 +62,62 @@ _start:
 	mov %edi, %eax
 	out %eax, $0xf4
 	jmp .
+#elif defined(CHATTY)
+	/*
+	 * Print a line, wait for a byte on the serial input, print more
+	 * lines, then exit with 0 (status 1). A test closes the output pipe
+	 * before it sends the byte: every later line meets a closed pipe.
+	 */
+	mov $0x3f8, %dx
+	mov $chatty_first, %esi
+	mov $chatty_first_len, %ecx
+	cld
+	rep outsb
+	mov $0x3fd, %dx
+1:	in %dx, %al
+	test $1, %al
+	jz 1b
+	mov $0x3f8, %dx
+	in %dx, %al
+	mov $8, %ebx
+2:	mov $chatty_more, %esi
+	mov $chatty_more_len, %ecx
+	rep outsb
+	dec %ebx
+	jnz 2b
+	xor %eax, %eax
+	out %eax, $0xf4
+	jmp .
+#elif defined(HAMMER)
+	/*
+	 * 1000 writes and 1000 reads of port 0x200, which no device owns,
+	 * then exit with 0 (status 1): --debug must not log each of them.
+	 */
+	mov $0x200, %dx
+	mov $hammer_buf, %esi
+	mov $1000, %ecx
+	cld
+	rep outsb
+	mov $hammer_buf, %edi
+	mov $1000, %ecx
+	rep insb
+	xor %eax, %eax
+	out %eax, $0xf4
+	jmp .
 #else
 #error pick a variant
+#endif
+
+#if defined(CHATTY)
+chatty_first:
+	.ascii "chatty: first line\n"
+	chatty_first_len = . - chatty_first
+chatty_more:
+	.ascii "chatty: a line for a closed pipe\n"
+	chatty_more_len = . - chatty_more
+#elif defined(HAMMER)
+hammer_buf:
+	.fill 1000, 1, 0x5a
 #endif
 
 	.align 8

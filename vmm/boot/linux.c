@@ -376,16 +376,35 @@ static const char *linux_cmdline(const struct vm_config *cfg)
 	return cfg->cmdline ? cfg->cmdline : LINUX_DEFAULT_CMDLINE;
 }
 
+/*
+ * The command line goes to the guest as given, but where this host's KVM
+ * advertises XSAVE although the CPUID filter hides it (cpuid.c), with
+ * "noxsave" appended: Linux would otherwise enable XSAVE and stop at its
+ * first xrstor, which the ring-0 emulator cannot execute.
+ */
 static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 {
-	size_t n = strlen(cmdline);
+	bool noxsave = vm->cpuid_report.xsave_forced;
+	size_t n = strlen(cmdline) + (noxsave ? strlen(" noxsave") : 0);
+	char *s = malloc(n + 1);
+	bool ok;
 
+	if (!s)
+		return -1;
+	snprintf(s, n + 1, "%s%s", cmdline, noxsave ? " noxsave" : "");
 	if (n > max) {
 		vmm_err("%s: command line of %zu bytes is longer than the kernel accepts "
 			"(%llu bytes)", vm->cfg->image, n, (unsigned long long)max);
+		free(s);
 		return -1;
 	}
-	return guest_mem_write(&vm->mem, LINUX_CMDLINE_ADDR, cmdline, n + 1) ? 0 : -1;
+	if (noxsave)
+		vmm_info("cpuid: XSAVE stays visible on this host: 'noxsave' appended to "
+			 "the kernel command line (--cpuid-host: not appended)");
+	vmm_dbg("%s: command line '%s'", vm->cfg->image, s);
+	ok = guest_mem_write(&vm->mem, LINUX_CMDLINE_ADDR, s, n + 1);
+	free(s);
+	return ok ? 0 : -1;
 }
 
 /*
@@ -395,7 +414,7 @@ static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 static int load_initrd(struct vm *vm, uint64_t addr_max, uint64_t floor,
 		       uint64_t *addr, uint64_t *size)
 {
-	const char *path = vm->cfg->initrd;
+	const char *path = vm->cfg->initrd, *why;
 	char err[256];
 	uint8_t *data;
 	size_t len;
@@ -404,9 +423,9 @@ static int load_initrd(struct vm *vm, uint64_t addr_max, uint64_t floor,
 	*addr = *size = 0;
 	if (!path)
 		return 0;
-	data = read_file(path, &len);
+	data = read_file(path, &len, &why);
 	if (!data) {
-		vmm_err("%s: cannot read initrd: %s", path, strerror(errno));
+		vmm_err("%s: cannot read initrd: %s", path, why);
 		return -1;
 	}
 	ret = linux_place_initrd(len, guest_mem_low_size(&vm->mem), addr_max, floor,

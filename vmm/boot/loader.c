@@ -20,14 +20,14 @@
  */
 int loader_load(struct vm *vm)
 {
-	const char *path = vm->cfg->image;
+	const char *path = vm->cfg->image, *why;
 	size_t len;
-	uint8_t *img = read_file(path, &len);
+	uint8_t *img = read_file(path, &len, &why);
 	int beyond = 0, ret = -1;
 	uint32_t pvh_entry;
 
 	if (!img) {
-		vmm_err("%s: cannot read image: %s", path, strerror(errno));
+		vmm_err("%s: cannot read image: %s", path, why);
 		return -1;
 	}
 	if (multiboot_find_header(img, len, &beyond) >= 0) {
@@ -36,11 +36,15 @@ int loader_load(struct vm *vm)
 				"--module", path);
 		else
 			ret = multiboot_load(vm, img, len);
+		/* Multiboot test kernels keep ring 0 tiny: the notice is for --debug. */
+		cpuid_notice(&vm->cpuid_report, false);
 	} else if (linux_is_bzimage(img, len)) {
+		cpuid_notice(&vm->cpuid_report, true);
 		ret = linux_load_bzimage(vm, img, len);
 	} else if (!beyond && len >= SELFMAG && !memcmp(img, ELFMAG, SELFMAG) &&
 		   linux_find_pvh_note(img, len, &pvh_entry) != 0) {
 		/* A PVH note, or notes too malformed to tell: the PVH loader says which. */
+		cpuid_notice(&vm->cpuid_report, true);
 		ret = linux_load_pvh(vm, img, len);
 	} else if (beyond) {
 		vmm_err("%s: not a multiboot image (a multiboot header exists, but "

@@ -249,10 +249,11 @@ static int load_modules(struct vm *vm, struct place *p, struct mb_module *mods)
 	for (unsigned i = 0; i < cfg->nr_modules; i++) {
 		size_t len;
 		uint64_t addr;
-		void *data = read_file(cfg->modules[i].path, &len);
+		const char *why;
+		void *data = read_file(cfg->modules[i].path, &len, &why);
 
 		if (!data) {
-			vmm_err("%s: cannot read module: %s", cfg->modules[i].path, strerror(errno));
+			vmm_err("%s: cannot read module: %s", cfg->modules[i].path, why);
 			return -1;
 		}
 		if (place_bytes(vm, p, data, len, PAGE_SIZE, &addr)) {

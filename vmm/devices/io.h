@@ -40,9 +40,16 @@ int io_register(struct io_bus *bus, uint64_t base, uint64_t len,
 
 /*
  * Route one access. Unclaimed reads return all-ones and unclaimed writes are
- * dropped (logged with --debug); returns whether a device claimed it.
+ * dropped (logged with --debug, a few lines per address); returns whether a
+ * device claimed it.
  */
 bool io_dispatch(struct io_bus *bus, uint64_t addr, uint8_t *data,
 		 unsigned size, bool is_write);
+
+/*
+ * With --debug: how many unclaimed accesses each address got beyond the
+ * few that were logged (the log is limited per address).
+ */
+void io_debug_summary(void);
 
 #endif
