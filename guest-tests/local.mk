@@ -20,7 +20,9 @@ GUEST_HDRS = \
 	$(srcdir)/guest-tests/lib/arch.h \
 	$(srcdir)/guest-tests/lib/runtime.h \
 	$(srcdir)/guest-tests/lib/setup.h \
-	$(srcdir)/guest-tests/lib/pattern.h
+	$(srcdir)/guest-tests/lib/pattern.h \
+	$(srcdir)/guest-tests/lib/pci.h \
+	$(srcdir)/guest-tests/lib/virtio.h
 
 GUEST_LIB_OBJS = \
 	guest-tests/lib/entry.o \
@@ -29,7 +31,9 @@ GUEST_LIB_OBJS = \
 	guest-tests/lib/smp.o \
 	guest-tests/lib/printf.o \
 	guest-tests/lib/string.o \
-	guest-tests/lib/args.o
+	guest-tests/lib/args.o \
+	guest-tests/lib/pci.o \
+	guest-tests/lib/virtio.o
 
 GUEST_IMAGES = \
 	guest-tests/hello.elf \
@@ -40,7 +44,8 @@ GUEST_IMAGES = \
 	guest-tests/stress-seq.elf \
 	guest-tests/stress-random.elf \
 	guest-tests/stress-zero.elf \
-	guest-tests/stress-clean.elf
+	guest-tests/stress-clean.elf \
+	guest-tests/balloon.elf
 
 GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
@@ -114,6 +119,8 @@ EXTRA_DIST += \
 	guest-tests/lib/printf.c \
 	guest-tests/lib/string.c \
 	guest-tests/lib/args.c \
+	guest-tests/lib/pci.c \
+	guest-tests/lib/virtio.c \
 	$(GUEST_HDRS) \
 	guest-tests/hello.c \
 	guest-tests/memtest.c \
@@ -121,4 +128,5 @@ EXTRA_DIST += \
 	guest-tests/exceptions.c \
 	guest-tests/exit.c \
 	guest-tests/stress.c \
+	guest-tests/balloon.c \
 	$(GUEST_SPECS)
