@@ -103,7 +103,23 @@ GUEST_SPECS = \
 	guest-tests/stress-zero-8x.gt \
 	guest-tests/stress-clean-1x.gt \
 	guest-tests/stress-clean-4x.gt \
-	guest-tests/stress-clean-8x.gt
+	guest-tests/stress-clean-8x.gt \
+	guest-tests/balloon.gt \
+	guest-tests/balloon-target.gt \
+	guest-tests/balloon-no-stats.gt \
+	guest-tests/balloon-no-reporting.gt \
+	guest-tests/balloon-poison.gt \
+	guest-tests/balloon-hostile-loop.gt \
+	guest-tests/balloon-hostile-oob.gt \
+	guest-tests/balloon-hostile-overflow.gt \
+	guest-tests/balloon-hostile-index.gt \
+	guest-tests/balloon-hostile-head.gt
+
+# Balloon specs that need gmem_discard to work under the pager (the memory
+# object's discard transition); they join GUEST_SPECS once it does.
+GUEST_SPECS_PAGER_DISCARD = \
+	guest-tests/balloon-pager.gt \
+	guest-tests/balloon-overcommit-4x.gt
 
 TESTS += $(GUEST_SPECS)
 GT_LOG_COMPILER = $(SHELL) $(srcdir)/guest-tests/run-guest-test
@@ -129,4 +145,4 @@ EXTRA_DIST += \
 	guest-tests/exit.c \
 	guest-tests/stress.c \
 	guest-tests/balloon.c \
-	$(GUEST_SPECS)
+	$(GUEST_SPECS) $(GUEST_SPECS_PAGER_DISCARD)
