@@ -19,7 +19,7 @@
 #include "vmm/devices/devices.h"
 #include "vmm/exit_status.h"
 #include "vmm/boot/loader.h"
-#include "vmm/pager.h"
+#include "pager/pager.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 

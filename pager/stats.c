@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "vmm/pager_internal.h"
+#include "pager/internal.h"
 #include "vmm/util.h"
 
 static unsigned hist_bucket(uint64_t ns)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "vmm/swap_store.h"
+#include "pager/swap_store.h"
 
 #include <errno.h>
 #include <fcntl.h>

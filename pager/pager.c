@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "vmm/exit_status.h"
-#include "vmm/pager_internal.h"
-#include "vmm/uffd_compat.h"
+#include "pager/internal.h"
+#include "pager/uffd_compat.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 

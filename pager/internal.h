@@ -10,9 +10,9 @@
 
 #include "notifier/notifier.h"
 #include "shadow/shadow.h"
-#include "vmm/pager.h"
+#include "pager/pager.h"
 #include "vmm/guest_mem.h"
-#include "vmm/swap_store.h"
+#include "pager/swap_store.h"
 #include "vmm/util.h"
 
 #define CHUNK_SHIFT	6
