@@ -7,17 +7,16 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/exit_status.h"
 #include "pager/internal.h"
 #include "pager/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/util.h"
 
 /* --- userfaultfd resolution ---------------------------------------------------- */
 
@@ -203,7 +202,7 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			break;
 		}
 		if (ret) {
-			vmm_err("pager: resolving guest RAM page %llu: %s",
+			pager_err("pager: resolving guest RAM page %llu: %s",
 				(unsigned long long)q, strerror(-ret));
 			return ret;
 		}
@@ -223,7 +222,7 @@ static bool reserve(struct pager *pg, uint64_t need, bool force)
 	uint64_t r = atomic_load(&pg->resident);
 
 	do {
-		if (!force && r + need > pg->limit)
+		if (!force && r + need > atomic_load(&pg->limit))
 			return false;
 	} while (!atomic_compare_exchange_weak(&pg->resident, &r, r + need));
 	return true;
@@ -250,7 +249,7 @@ static void throttle(struct pager *pg, uint64_t need)
 			break;
 		pg->reclaim_kick = true;
 		pthread_cond_signal(&pg->reclaim_cv);
-		until = realtime_after_ns(10 * 1000 * 1000);
+		until = pager_deadline_ns(10 * 1000 * 1000);
 		pthread_cond_timedwait(&pg->space_cv, &pg->space_lock, &until);
 	}
 	if (!got)
@@ -264,7 +263,7 @@ static void note_resident(struct pager *pg)
 
 	while (r > peak && !atomic_compare_exchange_weak(&pg->c.resident_peak, &peak, r))
 		;
-	if (r >= pg->wm_high)
+	if (r >= atomic_load(&pg->wm_high))
 		pager_kick_reclaim(pg);
 }
 
@@ -335,7 +334,7 @@ static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p, uint64_
 static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *buf)
 {
 	uint64_t addr = msg->arg.pagefault.address & ~(PAGE_SIZE - 1);
-	uint64_t flags = msg->arg.pagefault.flags, t0 = now_ns(), p, end;
+	uint64_t flags = msg->arg.pagefault.flags, t0 = pager_now_ns(), p, end;
 	unsigned n;
 	int ret;
 
@@ -359,11 +358,14 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 	pthread_mutex_unlock(chunk_lock(pg, p));
 	if (ret && ret != -EBADMSG && ret != -EIO && !atomic_load(&pg->stopping)) {
 		/* The faulting vCPU would wait forever: end the VM instead. */
-		vmm_err("pager: fault at guest RAM page %llu not resolved: %s",
-			(unsigned long long)p, strerror(-ret));
-		vm_request_stop(pg->vm, VMM_EXIT_INTERNAL);
+		char why[128];
+
+		snprintf(why, sizeof(why), "pager: fault at guest RAM page %llu not resolved: %s",
+			 (unsigned long long)p, strerror(-ret));
+		pager_err("%s", why);
+		pg->cfg.fatal(pg->cfg.opaque, PAGER_FATAL_INTERNAL, why);
 	}
-	pager_hist_add(pg, now_ns() - t0);
+	pager_hist_add(pg, pager_now_ns() - t0);
 }
 
 void *pager_fault_thread(void *arg)
@@ -373,7 +375,7 @@ void *pager_fault_thread(void *arg)
 	uint8_t *buf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
 
 	if (!buf) {
-		vmm_err("pager: out of memory for a fault thread");
+		pager_err("pager: out of memory for a fault thread");
 		return NULL;
 	}
 	pthread_setname_np(pthread_self(), "pager-fault");
@@ -408,17 +410,15 @@ bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool 
 	bool ok = true;
 
 	while (ok && len) {
-		const struct guest_region *r = guest_mem_region(&pg->vm->mem, gpa);
 		uint64_t off = gpa & (PAGE_SIZE - 1), n = PAGE_SIZE - off, p;
 		ssize_t done;
 
-		if (!r) {
+		if (!pager_gpa_page(pg, gpa, &p, NULL)) {
 			ok = false;
 			break;
 		}
 		if (n > len)
 			n = len;
-		p = r->pgoff + ((gpa - r->gpa) >> PAGE_SHIFT);
 		pthread_mutex_lock(chunk_lock(pg, p));
 		/*
 		 * The chunk lock keeps every invalidation of the page out until

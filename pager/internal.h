@@ -11,9 +11,8 @@
 #include "notifier/notifier.h"
 #include "shadow/shadow.h"
 #include "pager/pager.h"
-#include "vmm/guest_mem.h"
 #include "pager/swap_store.h"
-#include "vmm/util.h"
+#include "pager/util.h"
 
 #define CHUNK_SHIFT	6
 #define CHUNK_PAGES	(1u << CHUNK_SHIFT)	/* pages per chunk lock, max batch */
@@ -46,8 +45,12 @@ struct seq_hint {
 };
 
 struct pager {
-	struct vm *vm;
-	uint64_t npages, limit, wm_high, wm_low;
+	struct pager_config cfg;	/* a copy; read-only after create */
+	bool limited;			/* a resident limit: uffd, reclaim, store */
+	uint64_t npages;
+	/* The limit and its watermarks change only by pager_set_limit. */
+	atomic_uint_fast64_t limit, wm_high, wm_low;
+	uint64_t overshoot;		/* pages above limit while the store fails */
 	uint8_t *base;			/* guest RAM mapping (object offset 0) */
 	int memfd, uffd, pagemap_fd, stop_fd;
 	bool wp_async;			/* clean tracking available */
@@ -135,7 +138,7 @@ static inline pthread_mutex_t *chunk_lock(struct pager *pg, uint64_t p)
  * pgoff arithmetic); room for a few VMs sharing the object.
  */
 struct inval {
-	struct mn_range r[GUEST_MEM_MAX_REGIONS * 2];
+	struct mn_range r[PAGER_MAX_REGIONS * 4];
 	unsigned n;
 };
 
@@ -147,10 +150,25 @@ void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what, uint
 bool pager_page_gfn(struct pager *pg, uint64_t p, uint64_t *gfn);
 void pager_report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int err);
 bool pager_backoff_active(struct pager *pg);
+void pager_event(struct pager *pg, enum pager_event ev, uint64_t gpa, const char *msg);
+void pager_set_watermarks(struct pager *pg, uint64_t limit);
+bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room);
+
+/* Watermarks (pure): reclaim wakes at high and works down to low. */
+static inline uint64_t pager_wm_high(uint64_t limit)
+{
+	return limit - (limit / 32 > 16 ? limit / 32 : 16);
+}
+
+static inline uint64_t pager_wm_low(uint64_t limit)
+{
+	return limit - (limit / 8 > 64 ? limit / 8 : 64);
+}
 void pager_kick_reclaim(struct pager *pg);
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			  uint8_t *buf, bool from_uffd);
 void *pager_fault_thread(void *arg);
+bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write);
 void *pager_reclaim_thread(void *arg);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);

@@ -6,4 +6,6 @@ pager_libpager_a_SOURCES = \
 	pager/pager.c pager/pager.h pager/internal.h \
 	pager/fault.c pager/reclaim.c pager/stats.c \
 	pager/swap_store.c pager/swap_store.h \
-	pager/uffd_compat.h
+	pager/uffd_compat.h \
+	pager/util.c pager/util.h \
+	pager/handle.c

@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,11 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/exit_status.h"
 #include "pager/internal.h"
 #include "pager/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/util.h"
 
 /* --- the shadow: rmap by pgoff ------------------------------------------------ */
 
@@ -87,21 +86,51 @@ bool pager_page_gfn(struct pager *pg, uint64_t p, uint64_t *gfn)
 void pager_report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int err)
 {
 	uint64_t gfn = 0;
+	char msg[256];
 
 	/* One explanation is enough: the guest is stopping. */
 	if (atomic_exchange(&pg->reported_memory_error, true))
 		return;
 	pager_page_gfn(pg, p, &gfn);
-	vmm_err("guest page at gpa 0x%llx (swap slot %llu): %s; stopping the guest rather "
-		"than give it wrong data", (unsigned long long)(gfn << PAGE_SHIFT),
-		(unsigned long long)slot,
-		err == -EBADMSG ? "swap checksum mismatch" : "swap read error");
-	vm_request_stop(pg->vm, VMM_EXIT_MEMORY);
+	snprintf(msg, sizeof(msg), "guest page at gpa 0x%llx (swap slot %llu): %s; stopping the "
+		 "guest rather than give it wrong data", (unsigned long long)(gfn << PAGE_SHIFT),
+		 (unsigned long long)slot,
+		 err == -EBADMSG ? "swap checksum mismatch" : "swap read error");
+	pager_err("%s", msg);
+	pager_event(pg, PAGER_EVENT_UNRESTORABLE, gfn << PAGE_SHIFT, msg);
+	pg->cfg.fatal(pg->cfg.opaque, PAGER_FATAL_UNRESTORABLE, msg);
 }
 
-static bool pager_access_cb(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write)
+void pager_event(struct pager *pg, enum pager_event ev, uint64_t gpa, const char *msg)
 {
-	return pager_access(ctx, gpa, buf, len, write);
+	if (pg->cfg.event)
+		pg->cfg.event(pg->cfg.opaque, ev, gpa, msg);
+}
+
+/* Object page of @gpa and the bytes of its region from gpa on; false if not RAM. */
+bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room)
+{
+	for (unsigned i = 0; i < pg->cfg.nr_regions; i++) {
+		const struct pager_region *r = &pg->cfg.regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			*page = r->pgoff + ((gpa - r->gpa) >> PAGE_SHIFT);
+			if (room)
+				*room = r->size - (gpa - r->gpa);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool pager_limited(const struct pager *pg)
+{
+	return pg->limited;
+}
+
+uint64_t pager_default_overshoot(uint64_t limit)
+{
+	return limit / 4 > (16ULL << 20) ? limit / 4 : 16ULL << 20;
 }
 
 /* --- set-up ---------------------------------------------------------------------------- */
@@ -123,7 +152,7 @@ static int uffd_setup(struct pager *pg)
 	/* Not UFFD_USER_MODE_ONLY: KVM's accesses to guest RAM are kernel-mode faults. */
 	pg->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (pg->uffd < 0) {
-		vmm_err("pager: userfaultfd: %s%s", strerror(errno),
+		pager_err("pager: userfaultfd: %s%s", strerror(errno),
 			errno == EPERM ? " (kernel faults need CAP_SYS_PTRACE or "
 					 "vm.unprivileged_userfaultfd=1)" : "");
 		return -1;
@@ -135,28 +164,28 @@ static int uffd_setup(struct pager *pg)
 		api.api = UFFD_API;
 		api.features &= ~(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 		if (pg->uffd < 0 || ioctl(pg->uffd, UFFDIO_API, &api) < 0) {
-			vmm_err("pager: userfaultfd API handshake: %s", strerror(errno));
+			pager_err("pager: userfaultfd API handshake: %s", strerror(errno));
 			return -1;
 		}
 	}
 	if (!(api.features & UFFD_FEATURE_MINOR_SHMEM)) {
-		vmm_err("pager: this kernel's userfaultfd lacks minor faults on shmem (Linux 5.14+)");
+		pager_err("pager: this kernel's userfaultfd lacks minor faults on shmem (Linux 5.14+)");
 		return -1;
 	}
 	pg->wp_async = (api.features & UFFD_FEATURE_WP_ASYNC) &&
 		       (api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 	if (!pg->wp_async) {
 		reg.mode &= ~UFFDIO_REGISTER_MODE_WP;
-		vmm_info("pager: no asynchronous write protection here: every reclaimed page "
+		pager_info("pager: no asynchronous write protection here: every reclaimed page "
 			 "is written, none dropped clean");
 	}
 	if (ioctl(pg->uffd, UFFDIO_REGISTER, &reg) < 0) {
-		vmm_err("pager: registering guest RAM with userfaultfd: %s", strerror(errno));
+		pager_err("pager: registering guest RAM with userfaultfd: %s", strerror(errno));
 		return -1;
 	}
 	pg->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pg->pagemap_fd < 0 && pg->wp_async) {
-		vmm_err("pager: /proc/self/pagemap: %s", strerror(errno));
+		pager_err("pager: /proc/self/pagemap: %s", strerror(errno));
 		return -1;
 	}
 	pg->pagemap_scan = true;
@@ -170,7 +199,7 @@ static int scan_initial(struct pager *pg)
 
 	if (!vec || mincore(pg->base, pg->npages << PAGE_SHIFT, vec) < 0) {
 		free(vec);
-		vmm_err("pager: mincore: %s", strerror(errno));
+		pager_err("pager: mincore: %s", strerror(errno));
 		return -1;
 	}
 	for (uint64_t p = 0; p < pg->npages; p++) {
@@ -186,15 +215,13 @@ static int scan_initial(struct pager *pg)
 
 static int shadow_setup(struct pager *pg)
 {
-	const struct guest_mem *mem = &pg->vm->mem;
-
 	pg->space = mn_space_create();
 	pg->obj = pg->space ? shadow_object_create(pg->npages, pg) : NULL;
 	pg->shadow = pg->obj ? shadow_create(pg->space, pg) : NULL;
 	if (!pg->shadow)
 		return -1;
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		const struct guest_region *r = &mem->regions[i];
+	for (unsigned i = 0; i < pg->cfg.nr_regions; i++) {
+		const struct pager_region *r = &pg->cfg.regions[i];
 		struct shadow_region *sr;
 
 		if (shadow_region_add(pg->shadow, pg->obj, r->pgoff, r->size >> PAGE_SHIFT,
@@ -204,39 +231,30 @@ static int shadow_setup(struct pager *pg)
 	return 0;
 }
 
-struct pager *pager_create(struct vm *vm)
+struct pager *pager_create(const struct pager_config *cfg)
 {
-	const struct vm_config *cfg = vm->cfg;
 	struct pager *pg = calloc(1, sizeof(*pg));
 
 	if (!pg)
 		return NULL;
-	pg->vm = vm;
+	pg->cfg = *cfg;
+	pager_log_set(cfg->log, cfg->opaque);
 	pg->uffd = pg->pagemap_fd = pg->stop_fd = -1;
-	pg->base = vm->mem.base;
-	pg->memfd = vm->mem.fd;
-	pg->npages = vm->mem.size >> PAGE_SHIFT;
-	pg->limit = cfg->mem_resident >> PAGE_SHIFT;
-	/*
-	 * Reclaim wakes at wm_high and works down to wm_low, so faults rarely
-	 * wait for it. A limit that covers all of guest RAM can never be
-	 * exceeded: then there is nothing to reclaim, ever.
-	 */
-	if (pg->limit >= pg->npages) {
-		pg->wm_high = pg->wm_low = UINT64_MAX;
-	} else {
-		pg->wm_high = pg->limit - (pg->limit / 32 > 16 ? pg->limit / 32 : 16);
-		pg->wm_low = pg->limit - (pg->limit / 8 > 64 ? pg->limit / 8 : 64);
-	}
+	pg->base = cfg->base;
+	pg->memfd = cfg->memfd;
+	pg->npages = cfg->size >> PAGE_SHIFT;
+	pg->limited = cfg->limit != 0;
+	pg->overshoot = pg->limited ? cfg->overshoot >> PAGE_SHIFT : 0;
+	pager_set_watermarks(pg, pg->limited ? cfg->limit >> PAGE_SHIFT : pg->npages);
 	pg->nchunks = (pg->npages + CHUNK_PAGES - 1) >> CHUNK_SHIFT;
 	pg->stats_file = cfg->stats_file;
-	pg->start_ns = now_ns();
+	pg->start_ns = pager_now_ns();
 	pthread_mutex_init(&pg->space_lock, NULL);
-	pthread_cond_init(&pg->space_cv, NULL);
-	pthread_cond_init(&pg->reclaim_cv, NULL);
+	pager_cond_init(&pg->space_cv);
+	pager_cond_init(&pg->reclaim_cv);
 	pg->store.fd = -1;
 
-	pg->state = mmap(NULL, pg->npages * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	pg->state = mmap(NULL, pg->npages * sizeof(*pg->state), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	pg->chunk_locks = calloc(pg->nchunks, sizeof(*pg->chunk_locks));
 	pg->rbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
@@ -244,43 +262,62 @@ struct pager *pager_create(struct vm *vm)
 	if (pg->state == MAP_FAILED || !pg->chunk_locks || !pg->rbuf || !pg->wbuf) {
 		if (pg->state == MAP_FAILED)
 			pg->state = NULL;
-		vmm_err("pager: out of memory");
+		pager_err("pager: out of memory");
 		goto fail;
 	}
 	for (uint64_t c = 0; c < pg->nchunks; c++)
 		pthread_mutex_init(&pg->chunk_locks[c], NULL);
 	if (shadow_setup(pg)) {
-		vmm_err("pager: cannot set up the shadow table");
+		pager_err("pager: cannot set up the shadow table");
 		goto fail;
 	}
+	if (!pg->limited)
+		return pg;
 	if (swap_store_open(&pg->store, cfg->swap_dir))
 		goto fail;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (pg->stop_fd < 0 || scan_initial(pg) || uffd_setup(pg))
 		goto fail;
-	pg->nr_fault_threads = cfg->pager_threads;
-	vm->mem.access = pager_access_cb;
-	vm->mem.access_ctx = pg;
+	pg->nr_fault_threads = cfg->threads;
 	return pg;
 fail:
 	pager_destroy(pg);
 	return NULL;
 }
 
+/*
+ * Reclaim wakes at wm_high and works down to wm_low, so faults rarely
+ * wait for it. A limit that covers all of guest RAM can never be
+ * exceeded: then there is nothing to reclaim, ever.
+ */
+void pager_set_watermarks(struct pager *pg, uint64_t limit)
+{
+	atomic_store(&pg->limit, limit);
+	if (limit >= pg->npages) {
+		atomic_store(&pg->wm_high, UINT64_MAX);
+		atomic_store(&pg->wm_low, UINT64_MAX);
+	} else {
+		atomic_store(&pg->wm_high, pager_wm_high(limit));
+		atomic_store(&pg->wm_low, pager_wm_low(limit));
+	}
+}
+
 int pager_start(struct pager *pg)
 {
+	if (!pg->limited)
+		return 0;
 	pg->fault_threads = calloc(pg->nr_fault_threads, sizeof(pthread_t));
 	if (!pg->fault_threads)
 		return -1;
 	for (unsigned i = 0; i < pg->nr_fault_threads; i++) {
 		if (pthread_create(&pg->fault_threads[i], NULL, pager_fault_thread, pg)) {
-			vmm_err("pager: cannot start fault thread %u", i);
+			pager_err("pager: cannot start fault thread %u", i);
 			pg->nr_fault_threads = i;
 			return -1;
 		}
 	}
 	if (pthread_create(&pg->reclaim_thread, NULL, pager_reclaim_thread, pg)) {
-		vmm_err("pager: cannot start the reclaim thread");
+		pager_err("pager: cannot start the reclaim thread");
 		return -1;
 	}
 	pg->threads_started = true;
@@ -307,10 +344,6 @@ void pager_destroy(struct pager *pg)
 	if (!pg)
 		return;
 	pager_stop(pg);
-	if (pg->vm->mem.access_ctx == pg) {
-		pg->vm->mem.access = NULL;
-		pg->vm->mem.access_ctx = NULL;
-	}
 	if (pg->shadow)
 		shadow_destroy(pg->shadow);
 	if (pg->obj)
@@ -325,7 +358,7 @@ void pager_destroy(struct pager *pg)
 		close(pg->stop_fd);
 	swap_store_close(&pg->store);
 	if (pg->state)
-		munmap(pg->state, pg->npages * sizeof(uint64_t));
+		munmap(pg->state, pg->npages * sizeof(*pg->state));
 	free(pg->chunk_locks);
 	free(pg->fault_threads);
 	free(pg->rbuf);

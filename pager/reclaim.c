@@ -16,8 +16,7 @@
 
 #include "pager/internal.h"
 #include "pager/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/util.h"
 
 /* --- dirty tracking: zap, then scan ---------------------------------------------- */
 
@@ -145,15 +144,15 @@ static bool read_pages(struct pager *pg, uint64_t p, unsigned n, uint8_t *buf)
 
 static void start_backoff(struct pager *pg, int err)
 {
-	atomic_store(&pg->backoff_until, now_ns() + 1000000000ULL);
+	atomic_store(&pg->backoff_until, pager_now_ns() + 1000000000ULL);
 	atomic_fetch_add(&pg->c.write_failures, 1);
 	if (err == -ENOSPC) {
 		if (!atomic_exchange(&pg->reported_full, true))
-			vmm_err("pager: the swap store is full (%s): pages stay resident and "
+			pager_err("pager: the swap store is full (%s): pages stay resident and "
 				"reclaim backs off; the guest may run above --mem-resident",
 				pg->store.dir);
 	} else if (!atomic_exchange(&pg->reported_write_error, true)) {
-		vmm_err("pager: writing the swap store failed (%s): pages stay resident and "
+		pager_err("pager: writing the swap store failed (%s): pages stay resident and "
 			"reclaim backs off; the guest may run above --mem-resident",
 			strerror(-err));
 	}
@@ -222,7 +221,7 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		pager_inval_start(pg, &iv, p0 + a, b - a);
 		if (fallocate(pg->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (p0 + a) << PAGE_SHIFT, (uint64_t)(b - a) << PAGE_SHIFT) < 0) {
-			vmm_err("pager: punching guest RAM pages: %s", strerror(errno));
+			pager_err("pager: punching guest RAM pages: %s", strerror(errno));
 			pager_inval_end(pg, &iv);
 			continue;
 		}
@@ -295,15 +294,15 @@ void *pager_reclaim_thread(void *arg)
 
 		pthread_mutex_lock(&pg->space_lock);
 		while (!atomic_load(&pg->stopping) && !pg->reclaim_kick &&
-		       atomic_load(&pg->resident) < pg->wm_high) {
-			struct timespec until = realtime_after_ns(100 * 1000 * 1000);
+		       atomic_load(&pg->resident) < atomic_load(&pg->wm_high)) {
+			struct timespec until = pager_deadline_ns(100 * 1000 * 1000);
 
 			pthread_cond_timedwait(&pg->reclaim_cv, &pg->space_lock, &until);
 		}
 		pg->reclaim_kick = false;
 		pthread_mutex_unlock(&pg->space_lock);
 
-		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > pg->wm_low &&
+		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > atomic_load(&pg->wm_low) &&
 		       scanned < 3 * pg->nchunks) {
 			unsigned got = clock_chunk(pg, pg->hand);
 
@@ -318,7 +317,7 @@ void *pager_reclaim_thread(void *arg)
 				break;
 			}
 		}
-		if (atomic_load(&pg->resident) > pg->wm_low && idle) {
+		if (atomic_load(&pg->resident) > atomic_load(&pg->wm_low) && idle) {
 			/* Nothing to take now (all busy, or the store failing): pause. */
 			struct timespec ts = { 0, 5 * 1000 * 1000 };
 
@@ -330,7 +329,7 @@ void *pager_reclaim_thread(void *arg)
 
 bool pager_backoff_active(struct pager *pg)
 {
-	return now_ns() < atomic_load(&pg->backoff_until);
+	return pager_now_ns() < atomic_load(&pg->backoff_until);
 }
 
 void pager_kick_reclaim(struct pager *pg)

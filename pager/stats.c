@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "pager/internal.h"
-#include "vmm/util.h"
+#include "pager/util.h"
 
 static unsigned hist_bucket(uint64_t ns)
 {
@@ -100,7 +100,7 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		"  \"fault_p99_ns\": %llu,\n"
 		"  \"elapsed_ms\": %llu\n"
 		"}\n",
-		(unsigned long long)pg->npages, (unsigned long long)pg->limit,
+		(unsigned long long)pg->npages, LOAD(pg->limit),
 		LOAD(pg->resident), LOAD(c->resident_peak),
 		LOAD(c->faults_missing), LOAD(c->faults_minor), LOAD(c->faults_wp),
 		LOAD(c->zero_fills), LOAD(c->swapped_in), LOAD(c->continued),
@@ -110,7 +110,7 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		LOAD(c->write_failures), LOAD(st->read_errors), LOAD(st->checksum_errors),
 		(unsigned long long)(hist_percentile(pg, 50) * 1000),
 		(unsigned long long)(hist_percentile(pg, 99) * 1000),
-		(unsigned long long)((now_ns() - pg->start_ns) / 1000000));
+		(unsigned long long)((pager_now_ns() - pg->start_ns) / 1000000));
 }
 
 void pager_stats_write(struct pager *pg)
@@ -119,7 +119,7 @@ void pager_stats_write(struct pager *pg)
 	int n = stats_format(pg, buf, sizeof(buf));
 	FILE *f;
 
-	if (!pg->stats_file)
+	if (!pg->stats_file || !pg->limited)
 		return;
 	/* Write beside and rename, so a reader never sees half a file. */
 	if (asprintf(&tmp, "%s.tmp", pg->stats_file) < 0)
@@ -139,7 +139,7 @@ void pager_stats_write(struct pager *pg)
 		static atomic_bool reported;
 
 		if (!atomic_exchange(&reported, true))
-			vmm_err("--stats %s: %s", pg->stats_file, strerror(errno));
+			pager_err("--stats %s: %s", pg->stats_file, strerror(errno));
 	}
 	if (f)
 		fclose(f);
@@ -151,12 +151,14 @@ void pager_stats_summary(struct pager *pg)
 {
 	struct pager_counters *c = &pg->c;
 
-	vmm_info("pager: resident peak %llu of %llu pages (limit %llu MiB, guest %llu MiB); "
+	if (!pg->limited)
+		return;
+	pager_info("pager: resident peak %llu of %llu pages (limit %llu MiB, guest %llu MiB); "
 		 "faults: %llu missing, %llu minor, %llu wp; pages: %llu swapped out, "
 		 "%llu swapped in, %llu zero-filled, %llu zero dropped, %llu clean dropped; "
 		 "swap: %.1f MiB written, %.1f MiB read; fault service p50 %.1f us, p99 %.1f us",
-		 LOAD(c->resident_peak), (unsigned long long)pg->limit,
-		 (unsigned long long)(pg->limit >> 8), (unsigned long long)(pg->npages >> 8),
+		 LOAD(c->resident_peak), LOAD(pg->limit),
+		 LOAD(pg->limit) >> 8, (unsigned long long)(pg->npages >> 8),
 		 LOAD(c->faults_missing), LOAD(c->faults_minor), LOAD(c->faults_wp),
 		 LOAD(c->swapped_out), LOAD(c->swapped_in), LOAD(c->zero_fills),
 		 LOAD(c->zero_drops), LOAD(c->clean_drops),

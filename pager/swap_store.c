@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vmm/util.h"
+#include "pager/util.h"
 
 #define SWAP_IOV_MAX 64
 
@@ -44,7 +44,7 @@ int swap_store_open(struct swap_store *st, const char *dir)
 		free(path);
 	}
 	if (st->fd < 0) {
-		vmm_err("--swap-dir %s: cannot create the swap file: %s", dir, strerror(errno));
+		pager_err("--swap-dir %s: cannot create the swap file: %s", dir, strerror(errno));
 		return -1;
 	}
 	st->dir = strdup(dir);
@@ -53,7 +53,7 @@ int swap_store_open(struct swap_store *st, const char *dir)
 		st->fail_read_at = env_threshold(faults, "read");
 		st->enospc_at = env_threshold(faults, "enospc");
 		st->corrupt_at = env_threshold(faults, "corrupt");
-		vmm_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
+		pager_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@ vmm_libvmm_a_SOURCES = \
 	vmm/gmem.c vmm/gmem.h \
 	vmm/guest_mem.c vmm/guest_mem.h \
 	vmm/options.c vmm/options.h \
+	vmm/pager_vm.c vmm/pager_vm.h \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \
 	vmm/vm.c vmm/vm.h

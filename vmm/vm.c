@@ -20,6 +20,7 @@
 #include "vmm/exit_status.h"
 #include "vmm/boot/loader.h"
 #include "pager/pager.h"
+#include "vmm/pager_vm.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -140,11 +141,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -1;
 	if (loader_load(vm))
 		return -1;
-	if (cfg->mem_resident) {
-		vm->pager = pager_create(vm);
-		if (!vm->pager)
-			return -1;
-	}
+	if (vm_pager_create(vm))
+		return -1;
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -170,7 +168,7 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);
-	pager_destroy(vm->pager);
+	vm_pager_destroy(vm);
 	guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)
 		close(vm->fd);

@@ -37,6 +37,7 @@ struct vm_config {
 	const char *swap_dir;
 	unsigned pager_threads;
 	const char *stats_file;
+	uint64_t swap_full_overshoot;	/* bytes; 0 = the default */
 };
 
 /*
@@ -80,7 +81,7 @@ struct vm {
 	struct boot_cpu_state boot;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
-	struct pager *pager;		/* NULL when guest RAM has no limit */
+	struct pager *pager;		/* the memory object; reclaims only with a limit */
 
 	/*
 	 * Stop protocol: the first vm_request_stop() wins (CAS on `stopping`),
