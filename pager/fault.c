@@ -188,6 +188,7 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			if (ret)
 				break;
 			settle_installed(pg, q, run, fc->keep_clean);
+			atomic_fetch_sub(&pg->swapped, run);
 			atomic_fetch_add(&pg->c.swapped_in, run);
 			fc->used += run;
 			break;
@@ -216,45 +217,68 @@ static int resolve_cb(struct shadow_fault *f, void *ctx)
 	return resolve_pages(ctx, f->pgoff, f->npages);
 }
 
-/* Reserve @need resident pages if they fit under the limit (or @force). */
-static bool reserve(struct pager *pg, uint64_t need, bool force)
+/* Reserve @need resident pages if they fit under @cap. */
+static bool reserve(struct pager *pg, uint64_t need, uint64_t cap)
 {
 	uint64_t r = atomic_load(&pg->resident);
 
 	do {
-		if (!force && r + need > atomic_load(&pg->limit))
+		if (r + need > cap)
 			return false;
 	} while (!atomic_compare_exchange_weak(&pg->resident, &r, r + need));
 	return true;
 }
 
 /*
- * Chunk lock held: reserve @need more resident pages, waiting for reclaim
- * while they do not fit under the limit. Reclaim skips chunks it cannot
- * trylock, so it never waits for us; if it cannot make room (the store is
- * failing, everything else is busy) we go on above the limit after a
- * bounded wait, and the stats show it.
+ * Reserve @need more resident pages, waiting for reclaim while they do not
+ * fit under the limit (the bound of pager.h: resident <= limit while the
+ * store takes pages). Reclaim skips chunks it cannot trylock, so it never
+ * waits for us. While the store cannot take pages (full, write errors:
+ * reclaim backs off) we go on above the limit, up to the overshoot; past
+ * it the fault is held (PAGER_EVENT_STORE_FULL: its vCPU is paused) until
+ * slots free up (PAGER_EVENT_STORE_OK) or the pager stops. Waits are timed
+ * on CLOCK_MONOTONIC.
  */
 static void throttle(struct pager *pg, uint64_t need)
 {
-	struct timespec until;
-	bool got;
+	uint64_t waited_ns = 0;
+	bool paused = false;
 
-	if (reserve(pg, need, false))
+	if (reserve(pg, need, atomic_load(&pg->limit)))
 		return;
 	atomic_fetch_add(&pg->c.throttled, 1);
+	atomic_fetch_add(&pg->throttle_waiters, 1);
 	pthread_mutex_lock(&pg->space_lock);
-	for (int rounds = 0; !(got = reserve(pg, need, false)) && rounds < 100; rounds++) {
-		if (atomic_load(&pg->stopping) || pager_backoff_active(pg))
+	while (!reserve(pg, need, atomic_load(&pg->limit))) {
+		struct timespec until;
+		bool failing = pager_backoff_active(pg) || atomic_load(&pg->store_failing);
+
+		/* Reclaim cannot help for a long while (or at all): the overshoot. */
+		if (atomic_load(&pg->stopping)) {
+			reserve(pg, need, UINT64_MAX);
 			break;
+		}
+		if ((failing || waited_ns >= PAGER_THROTTLE_MAX_NS) &&
+		    reserve(pg, need, pager_resident_bound(pg)))
+			break;
+		if (failing && !paused && atomic_load(&pg->resident) + need > pager_resident_bound(pg)) {
+			paused = true;
+			atomic_fetch_add(&pg->c.full_pauses, 1);
+			if (!atomic_exchange(&pg->paused_full, true))
+				pager_event(pg, PAGER_EVENT_STORE_FULL, 0,
+					    "the swap store cannot take pages and guest RAM reached "
+					    "--mem-resident plus the overshoot");
+		}
 		pg->reclaim_kick = true;
 		pthread_cond_signal(&pg->reclaim_cv);
 		until = pager_deadline_ns(10 * 1000 * 1000);
 		pthread_cond_timedwait(&pg->space_cv, &pg->space_lock, &until);
+		waited_ns += 10 * 1000 * 1000;
 	}
-	if (!got)
-		reserve(pg, need, true);
 	pthread_mutex_unlock(&pg->space_lock);
+	if (paused && atomic_exchange(&pg->paused_full, false))
+		pager_event(pg, PAGER_EVENT_STORE_OK, 0, "swap slots are free again");
+	atomic_fetch_sub(&pg->throttle_waiters, 1);
 }
 
 static void note_resident(struct pager *pg)

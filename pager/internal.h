@@ -18,6 +18,8 @@
 #define CHUNK_PAGES	(1u << CHUNK_SHIFT)	/* pages per chunk lock, max batch */
 #define SEQ_HINTS	64
 #define HIST_BUCKETS	256
+/* A fault waits this long for reclaim before it may use the overshoot. */
+#define PAGER_THROTTLE_MAX_NS	(2000ULL * 1000 * 1000)
 
 struct pager_counters {
 	atomic_uint_fast64_t faults_missing;	/* uffd MISSING messages */
@@ -34,6 +36,11 @@ struct pager_counters {
 	atomic_uint_fast64_t throttled;		/* faults that waited for reclaim */
 	atomic_uint_fast64_t write_failures;	/* reclaim batches that could not be stored */
 	atomic_uint_fast64_t resident_peak;
+	atomic_uint_fast64_t handle_retries;	/* handle copies retried after an invalidation */
+	atomic_uint_fast64_t discarded;		/* pages made absent by discards */
+	atomic_uint_fast64_t balloon_pages;	/* inflated now */
+	atomic_uint_fast64_t reported_free;	/* reported free by the guest, in all */
+	atomic_uint_fast64_t full_pauses;	/* times faults were held: store full */
 	atomic_uint_fast64_t hist[HIST_BUCKETS]; /* fault service time, log-linear ns */
 };
 
@@ -71,7 +78,14 @@ struct pager {
 	bool threads_started;
 	atomic_bool stopping;
 
-	atomic_uint_fast64_t resident;
+	atomic_uint_fast64_t resident;	/* pages RESIDENT (and reserved) */
+	atomic_uint_fast64_t swapped;	/* pages SWAPPED */
+	/* For pager_status.state and the control API. */
+	atomic_bool store_failing;	/* the last write batch could not be stored */
+	atomic_bool paused_full, swapping_in, reclaiming, reported_stats_error;
+	atomic_uint throttle_waiters;
+	atomic_uint_fast64_t handle_table_bytes;	/* secondary tables of open handles */
+	atomic_uint_fast64_t last_transition_pages, last_transition_ms;
 	/* space_lock protects reclaim_kick and orders the two condvars. */
 	pthread_mutex_t space_lock;
 	pthread_cond_t space_cv;	/* resident dropped, or back-off began */
@@ -170,7 +184,16 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 void *pager_fault_thread(void *arg);
 bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write);
 void *pager_reclaim_thread(void *arg);
+unsigned pager_evict_cold(struct pager *pg, uint64_t c);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);
+uint64_t pager_fault_retries(struct pager *pg);
+int pager_stats_check(const char *path);
+
+/* Resident pages are at most this (README "Statistics"): limit + overshoot. */
+static inline uint64_t pager_resident_bound(struct pager *pg)
+{
+	return atomic_load(&pg->limit) + pg->overshoot;
+}
 
 #endif

@@ -8,4 +8,4 @@ pager_libpager_a_SOURCES = \
 	pager/swap_store.c pager/swap_store.h \
 	pager/uffd_compat.h \
 	pager/util.c pager/util.h \
-	pager/handle.c
+	pager/handle.c pager/control.c

@@ -239,6 +239,10 @@ struct pager *pager_create(const struct pager_config *cfg)
 		return NULL;
 	pg->cfg = *cfg;
 	pager_log_set(cfg->log, cfg->opaque);
+	if (cfg->stats_file && pager_stats_check(cfg->stats_file)) {
+		free(pg);
+		return NULL;
+	}
 	pg->uffd = pg->pagemap_fd = pg->stop_fd = -1;
 	pg->base = cfg->base;
 	pg->memfd = cfg->memfd;

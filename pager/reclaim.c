@@ -6,6 +6,7 @@
  * swap store in one batch, clean and zero pages go without a write.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,17 +145,29 @@ static bool read_pages(struct pager *pg, uint64_t p, unsigned n, uint8_t *buf)
 
 static void start_backoff(struct pager *pg, int err)
 {
+	char msg[256];
+
 	atomic_store(&pg->backoff_until, pager_now_ns() + 1000000000ULL);
+	atomic_store(&pg->store_failing, true);
 	atomic_fetch_add(&pg->c.write_failures, 1);
 	if (err == -ENOSPC) {
-		if (!atomic_exchange(&pg->reported_full, true))
-			pager_err("pager: the swap store is full (%s): pages stay resident and "
-				"reclaim backs off; the guest may run above --mem-resident",
-				pg->store.dir);
-	} else if (!atomic_exchange(&pg->reported_write_error, true)) {
-		pager_err("pager: writing the swap store failed (%s): pages stay resident and "
-			"reclaim backs off; the guest may run above --mem-resident",
-			strerror(-err));
+		snprintf(msg, sizeof(msg), "pager: the swap store is full (%s): pages stay resident "
+			 "and reclaim backs off; guest RAM may grow %llu MiB past --mem-resident "
+			 "(--swap-full-overshoot)", pg->store.dir,
+			 (unsigned long long)(pg->overshoot >> 8));
+		if (!atomic_exchange(&pg->reported_full, true)) {
+			pager_err("%s", msg);
+			pager_event(pg, PAGER_EVENT_WRITE_ERROR, 0, msg);
+		}
+	} else {
+		snprintf(msg, sizeof(msg), "pager: writing the swap store failed (%s): pages stay "
+			 "resident and reclaim backs off; guest RAM may grow %llu MiB past "
+			 "--mem-resident (--swap-full-overshoot)", strerror(-err),
+			 (unsigned long long)(pg->overshoot >> 8));
+		if (!atomic_exchange(&pg->reported_write_error, true)) {
+			pager_err("%s", msg);
+			pager_event(pg, PAGER_EVENT_WRITE_ERROR, 0, msg);
+		}
 	}
 	/* Throttled faults must not wait for reclaim that cannot happen. */
 	pthread_mutex_lock(&pg->space_lock);
@@ -209,6 +222,8 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			start_backoff(pg, ret);
 		} else if (got < nw) {
 			start_backoff(pg, -ENOSPC);
+		} else {
+			atomic_store(&pg->store_failing, false);
 		}
 		for (unsigned i = 0; i < got; i++)
 			write |= 1ULL << (pages[i] - p0);
@@ -245,6 +260,7 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 				pager_spte_update(pg, p0 + i, SU_ZERO, 0);
 			} else {
 				*w = ps_make(PS_SWAPPED, 0, slot);
+				atomic_fetch_add(&pg->swapped, 1);
 				pager_spte_update(pg, p0 + i, SU_SWAPPED, slot);
 			}
 			evicted++;
@@ -284,6 +300,24 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 	return evicted;
 }
 
+/* Chunk @c, waiting for its lock: evict its cold pages only (pager_swap_out). */
+unsigned pager_evict_cold(struct pager *pg, uint64_t c)
+{
+	uint64_t p0 = c << CHUNK_SHIFT, cold = 0;
+	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES, evicted;
+
+	pthread_mutex_lock(&pg->chunk_locks[c]);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t w = pg->state[p0 + i];
+
+		if (ps_state(w) == PS_RESIDENT && (w & PF_ZAPPED))
+			cold |= 1ULL << i;
+	}
+	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
+	pthread_mutex_unlock(&pg->chunk_locks[c]);
+	return evicted;
+}
+
 void *pager_reclaim_thread(void *arg)
 {
 	struct pager *pg = arg;
@@ -302,6 +336,7 @@ void *pager_reclaim_thread(void *arg)
 		pg->reclaim_kick = false;
 		pthread_mutex_unlock(&pg->space_lock);
 
+		atomic_store(&pg->reclaiming, true);
 		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > atomic_load(&pg->wm_low) &&
 		       scanned < 3 * pg->nchunks) {
 			unsigned got = clock_chunk(pg, pg->hand);
@@ -317,6 +352,7 @@ void *pager_reclaim_thread(void *arg)
 				break;
 			}
 		}
+		atomic_store(&pg->reclaiming, false);
 		if (atomic_load(&pg->resident) > atomic_load(&pg->wm_low) && idle) {
 			/* Nothing to take now (all busy, or the store failing): pause. */
 			struct timespec ts = { 0, 5 * 1000 * 1000 };
