@@ -36,7 +36,6 @@ struct pager_counters {
 	atomic_uint_fast64_t throttled;		/* faults that waited for reclaim */
 	atomic_uint_fast64_t write_failures;	/* reclaim batches that could not be stored */
 	atomic_uint_fast64_t resident_peak;
-	atomic_uint_fast64_t handle_retries;	/* handle copies retried after an invalidation */
 	atomic_uint_fast64_t discarded;		/* pages made absent by discards */
 	atomic_uint_fast64_t balloon_pages;	/* inflated now */
 	atomic_uint_fast64_t reported_free;	/* reported free by the guest, in all */
@@ -69,7 +68,9 @@ struct pager {
 
 	struct swap_store store;
 	struct mn_space *space;
-	struct shadow *shadow;
+	struct shadow *shadow;		/* the vCPUs' secondary MMU (uffd faults) */
+	struct mn_space *vmm_space;
+	struct shadow *vmm_shadow;	/* the VMM consumers' (pager handles) */
 	struct shadow_object *obj;
 
 	unsigned nr_fault_threads;
@@ -84,7 +85,6 @@ struct pager {
 	atomic_bool store_failing;	/* the last write batch could not be stored */
 	atomic_bool paused_full, swapping_in, reclaiming, reported_stats_error;
 	atomic_uint throttle_waiters;
-	atomic_uint_fast64_t handle_table_bytes;	/* secondary tables of open handles */
 	atomic_uint_fast64_t last_transition_pages, last_transition_ms;
 	/* space_lock protects reclaim_kick and orders the two condvars. */
 	pthread_mutex_t space_lock;
@@ -156,11 +156,12 @@ struct inval {
 	unsigned n;
 };
 
-enum spte_update { SU_DIRTY, SU_SWAPPED, SU_ZERO };
+enum spte_update { SU_WRITTEN, SU_GONE };
 
 void pager_inval_start(struct pager *pg, struct inval *iv, uint64_t p, uint64_t n);
 void pager_inval_end(struct pager *pg, struct inval *iv);
-void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what, uint64_t slot);
+void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what);
+bool pager_harvest_consumer_dirty(struct pager *pg, uint64_t p);
 bool pager_page_gfn(struct pager *pg, uint64_t p, uint64_t *gfn);
 void pager_report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int err);
 bool pager_backoff_active(struct pager *pg);
@@ -188,6 +189,8 @@ unsigned pager_evict_cold(struct pager *pg, uint64_t c);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);
 uint64_t pager_fault_retries(struct pager *pg);
+uint64_t pager_vmm_retries(struct pager *pg);
+void pager_page_discard(struct pager *pg, uint64_t p);
 int pager_stats_check(const char *path);
 
 /* Resident pages are at most this (README "Statistics"): limit + overshoot. */

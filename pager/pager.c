@@ -48,21 +48,46 @@ void pager_inval_end(struct pager *pg, struct inval *iv)
 	shadow_rmap_unlock(pg->obj);
 }
 
-/* Inside an invalidation of page p: update every spte that maps it. */
-void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what, uint64_t slot)
+/*
+ * Inside an invalidation of page p, on every secondary MMU that maps it.
+ * SU_WRITTEN: the page was found written (dirty): set D. SU_GONE: the page
+ * left the object (swapped, dropped, discarded): forget the translation.
+ * Secondary tables never hold a swap slot: the state word does.
+ */
+void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what)
 {
 	struct shadow_rmap_iter it;
 
 	for_each_rmap_spte(pg->obj, p, &it) {
 		shadow_lock(it.shadow);
-		if (what == SU_DIRTY)
+		if (what == SU_WRITTEN)
 			*it.sptep = spte_mark_written(*it.sptep);
-		else if (what == SU_SWAPPED)
-			shadow_spte_set_swapped(it.shadow, it.sptep, slot);
 		else
-			shadow_spte_set_zero(it.shadow, it.sptep);
+			shadow_spte_set_none(it.shadow, it.sptep);
 		shadow_unlock(it.shadow);
 	}
+}
+
+/*
+ * Inside an invalidation of page p: did a VMM consumer write it since its
+ * dirty bits were last harvested? Harvests them (clears D and W, so the
+ * next write faults through the handle again). The vCPUs' writes are
+ * learnt from the host ptes (PAGEMAP_SCAN), a handle's from its D bits.
+ */
+bool pager_harvest_consumer_dirty(struct pager *pg, uint64_t p)
+{
+	struct shadow_rmap_iter it;
+	bool dirty = false;
+
+	for_each_rmap_spte(pg->obj, p, &it) {
+		if (it.shadow != pg->vmm_shadow)
+			continue;
+		shadow_lock(it.shadow);
+		dirty |= is_dirty_spte(*it.sptep);
+		*it.sptep = spte_wrprotect_clean(*it.sptep);
+		shadow_unlock(it.shadow);
+	}
+	return dirty;
 }
 
 /* The gfn of object page p in our VM (its first mapping). */
@@ -213,22 +238,41 @@ static int scan_initial(struct pager *pg)
 	return 0;
 }
 
-static int shadow_setup(struct pager *pg)
+/*
+ * Two secondary MMUs of the object, each on its own notifier space: the
+ * vCPUs' (pg->shadow: what the fault threads installed through
+ * userfaultfd) and the VMM consumers' (pg->vmm_shadow: every handle's
+ * translations). Both map every region; the rmap finds both.
+ */
+static struct shadow *shadow_mmu_create(struct pager *pg, struct mn_space **spacep)
 {
-	pg->space = mn_space_create();
-	pg->obj = pg->space ? shadow_object_create(pg->npages, pg) : NULL;
-	pg->shadow = pg->obj ? shadow_create(pg->space, pg) : NULL;
-	if (!pg->shadow)
-		return -1;
+	struct shadow *s;
+
+	*spacep = mn_space_create();
+	s = *spacep ? shadow_create(*spacep, pg) : NULL;
+	if (!s)
+		return NULL;
 	for (unsigned i = 0; i < pg->cfg.nr_regions; i++) {
 		const struct pager_region *r = &pg->cfg.regions[i];
 		struct shadow_region *sr;
 
-		if (shadow_region_add(pg->shadow, pg->obj, r->pgoff, r->size >> PAGE_SHIFT,
-				      r->gpa >> PAGE_SHIFT, &sr))
-			return -1;
+		if (shadow_region_add(s, pg->obj, r->pgoff, r->size >> PAGE_SHIFT,
+				      r->gpa >> PAGE_SHIFT, &sr)) {
+			shadow_destroy(s);
+			return NULL;
+		}
 	}
-	return 0;
+	return s;
+}
+
+static int shadow_setup(struct pager *pg)
+{
+	pg->obj = shadow_object_create(pg->npages, pg);
+	if (!pg->obj)
+		return -1;
+	pg->shadow = shadow_mmu_create(pg, &pg->space);
+	pg->vmm_shadow = pg->shadow ? shadow_mmu_create(pg, &pg->vmm_space) : NULL;
+	return pg->vmm_shadow ? 0 : -1;
 }
 
 struct pager *pager_create(const struct pager_config *cfg)
@@ -348,10 +392,14 @@ void pager_destroy(struct pager *pg)
 	if (!pg)
 		return;
 	pager_stop(pg);
+	if (pg->vmm_shadow)
+		shadow_destroy(pg->vmm_shadow);
 	if (pg->shadow)
 		shadow_destroy(pg->shadow);
 	if (pg->obj)
 		shadow_object_destroy(pg->obj);
+	if (pg->vmm_space)
+		mn_space_destroy(pg->vmm_space);
 	if (pg->space)
 		mn_space_destroy(pg->space);
 	if (pg->uffd >= 0)

@@ -101,6 +101,9 @@ static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			uint64_t *w = &pg->state[p0 + i];
 
 			*w |= PF_ZAPPED;
+			/* Both sources, always: a handle's write leaves no host pte trace. */
+			if (pager_harvest_consumer_dirty(pg, p0 + i))
+				written |= 1ULL << (i - a);
 			if (!(written & (1ULL << (i - a))))
 				continue;
 			if (ps_slot(*w) != SWAP_NO_SLOT) {
@@ -108,7 +111,7 @@ static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 				atomic_fetch_add(&pg->c.dirtied, 1);
 			}
 			*w = ps_make(PS_RESIDENT, PF_ZAPPED | PF_DIRTY, SWAP_NO_SLOT);
-			pager_spte_update(pg, p0 + i, SU_DIRTY, 0);
+			pager_spte_update(pg, p0 + i, SU_WRITTEN);
 		}
 		pager_inval_end(pg, &iv);
 		atomic_fetch_add(&pg->c.zaps, b - a);
@@ -257,12 +260,11 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			}
 			if (slot == SWAP_NO_SLOT) {
 				*w = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
-				pager_spte_update(pg, p0 + i, SU_ZERO, 0);
 			} else {
 				*w = ps_make(PS_SWAPPED, 0, slot);
 				atomic_fetch_add(&pg->swapped, 1);
-				pager_spte_update(pg, p0 + i, SU_SWAPPED, slot);
 			}
+			pager_spte_update(pg, p0 + i, SU_GONE);
 			evicted++;
 		}
 		pager_inval_end(pg, &iv);
@@ -374,4 +376,19 @@ void pager_kick_reclaim(struct pager *pg)
 	pg->reclaim_kick = true;
 	pthread_cond_signal(&pg->reclaim_cv);
 	pthread_mutex_unlock(&pg->space_lock);
+}
+
+/* The discard transition: any state -> ABSENT (inside an invalidation, hole punched). */
+void pager_page_discard(struct pager *pg, uint64_t p)
+{
+	uint64_t w = pg->state[p];
+
+	if (ps_slot(w) != SWAP_NO_SLOT)
+		swap_slot_free(&pg->store, ps_slot(w));
+	if (pg->limited && ps_state(w) == PS_RESIDENT)
+		atomic_fetch_sub(&pg->resident, 1);
+	if (ps_state(w) == PS_SWAPPED)
+		atomic_fetch_sub(&pg->swapped, 1);
+	pg->state[p] = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
+	atomic_fetch_add(&pg->c.discarded, 1);
 }

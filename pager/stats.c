@@ -93,13 +93,24 @@ static const char *pager_state_name(struct pager *pg)
 	return "idle";
 }
 
+/* Retries of the VMM consumers' faults and accesses (all handles). */
+uint64_t pager_vmm_retries(struct pager *pg)
+{
+	struct shadow_stats ss = { 0 };
+
+	if (pg->vmm_shadow)
+		shadow_get_stats(pg->vmm_shadow, &ss);
+	return ss.fault_retries;
+}
+
+/* Faults that retried because an invalidation overlapped them (--stats). */
 uint64_t pager_fault_retries(struct pager *pg)
 {
 	struct shadow_stats ss = { 0 };
 
 	if (pg->shadow)
 		shadow_get_stats(pg->shadow, &ss);
-	return ss.fault_retries + atomic_load(&pg->c.handle_retries);
+	return ss.fault_retries + pager_vmm_retries(pg);
 }
 
 void pager_get_status(struct pager *pg, struct pager_status *st)
@@ -317,7 +328,10 @@ uint64_t pager_metadata_bytes(struct pager *pg)
 		shadow_get_stats(pg->shadow, &ss);
 		bytes += ss.table_bytes;
 	}
-	bytes += atomic_load(&pg->handle_table_bytes);
+	if (pg->vmm_shadow) {
+		shadow_get_stats(pg->vmm_shadow, &ss);
+		bytes += ss.table_bytes;
+	}
 	if (pg->limited) {
 		pthread_mutex_lock(&pg->store.lock);
 		bytes += pg->store.sums_cap * sizeof(*pg->store.sums);
