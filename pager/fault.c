@@ -21,9 +21,33 @@
 /* --- userfaultfd resolution ---------------------------------------------------- */
 
 /*
+ * EEXIST from UFFDIO_COPY / UFFDIO_ZEROPAGE: page p is mapped although its
+ * state says absent or swapped, an invariant is broken. It is accepted only
+ * if it already holds exactly what we were installing (@src, or zeroes);
+ * else the caller stops the guest rather than declare anything clean.
+ */
+static int uffd_verify_existing(struct pager *pg, uint64_t p, const void *src)
+{
+	uint8_t cur[PAGE_SIZE];
+	static const uint8_t zero[PAGE_SIZE];
+
+	if (pread(pg->memfd, cur, PAGE_SIZE, (off_t)(p << PAGE_SHIFT)) != (ssize_t)PAGE_SIZE)
+		return -EIO;
+	if (memcmp(cur, src ? src : zero, PAGE_SIZE)) {
+		pager_err("pager: guest RAM page %llu is mapped with other contents although its "
+			  "state says %s: stopping", (unsigned long long)p,
+			  src ? "swapped" : "absent");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
  * One UFFDIO_{COPY,ZEROPAGE,CONTINUE} over [p, p + n). EAGAIN (the mapping
- * is changing) is retried; EEXIST (a page already mapped) is resolved
- * page by page, keeping what is mapped. Returns 0 or -errno.
+ * is changing) is retried after what was done; EEXIST (a page already
+ * mapped) is resolved page by page from the first page not yet done, each
+ * page with its own source; an existing page is verified for COPY and
+ * ZEROPAGE (uffd_verify_existing), expected for CONTINUE. Returns 0 or -errno.
  */
 static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n,
 			const void *src, uint64_t mode)
@@ -37,6 +61,9 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 	} a;
 
 	for (int tries = 0; tries < 100; tries++) {
+		/* Pages before start are done; src, if any, is the source of start. */
+		uint64_t first = (start - (uintptr_t)pg->base) >> PAGE_SHIFT;
+
 		memset(&a, 0, sizeof(a));
 		if (cmd == UFFDIO_COPY) {
 			a.copy = (struct uffdio_copy){ .dst = start, .src = (uintptr_t)src,
@@ -53,7 +80,7 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 			return 0;
 		if (errno == EAGAIN && *result > 0 && (uint64_t)*result < len) {
 			/* Partly done: continue after what was resolved. */
-			uint64_t done = *result;
+			uint64_t done = *result & ~(PAGE_SIZE - 1);
 
 			start += done;
 			len -= done;
@@ -64,14 +91,19 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 		if (errno == EAGAIN)
 			continue;
 		if (errno == EEXIST) {
-			if (n == 1) {
-				struct uffdio_range wake = { start, len };
+			unsigned left = len >> PAGE_SHIFT;
 
-				ioctl(pg->uffd, UFFDIO_WAKE, &wake);
-				return 0;
+			if (left == 1) {
+				struct uffdio_range wake = { start, len };
+				int ret = cmd == UFFDIO_CONTINUE ? 0 :
+					  uffd_verify_existing(pg, first, src);
+
+				if (!ret)
+					ioctl(pg->uffd, UFFDIO_WAKE, &wake);
+				return ret;
 			}
-			for (unsigned i = 0; i < n; i++) {
-				int ret = uffd_resolve(pg, cmd, p + i, 1,
+			for (unsigned i = 0; i < left; i++) {
+				int ret = uffd_resolve(pg, cmd, first + i, 1,
 						       src ? (const uint8_t *)src + ((uint64_t)i << PAGE_SHIFT) : NULL,
 						       mode);
 				if (ret)
@@ -81,6 +113,7 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 		}
 		return -errno;
 	}
+	(void)p;
 	return -EAGAIN;
 }
 
@@ -293,7 +326,10 @@ static void note_resident(struct pager *pg)
 
 /*
  * Chunk lock held: make object pages [p, p + n) present (n clipped to the
- * chunk), through the shadow's fault path and its retry protocol.
+ * chunk), through the shadow's fault path and its retry protocol. While
+ * there is no room under the limit the chunk lock is dropped and retaken
+ * around the wait (throttle), so callers must not rely on states read
+ * before the call.
  */
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			   uint8_t *buf, bool from_uffd)
@@ -306,8 +342,25 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 
 	for (unsigned i = 0; i < n; i++)
 		need += ps_state(pg->state[p + i]) != PS_RESIDENT;
-	if (need)
-		throttle(pg, need);
+	if (need && !reserve(pg, need, atomic_load(&pg->limit))) {
+		/*
+		 * Wait for room holding no lock unit: reclaim, discards and
+		 * faults on the chunk's other pages go on meanwhile. The states
+		 * may have changed when we are back: count again.
+		 */
+		uint64_t got = need;
+
+		pthread_mutex_unlock(chunk_lock(pg, p));
+		throttle(pg, got);
+		pthread_mutex_lock(chunk_lock(pg, p));
+		need = 0;
+		for (unsigned i = 0; i < n; i++)
+			need += ps_state(pg->state[p + i]) != PS_RESIDENT;
+		if (need > got)
+			reserve(pg, need - got, UINT64_MAX);	/* at most one batch over */
+		else
+			atomic_fetch_sub(&pg->resident, got - need);
+	}
 	if (!pager_page_gfn(pg, p, &gfn))
 		return -EFAULT;
 	/* Returns how many sptes it installed: 0 when gfn was present already. */
@@ -423,47 +476,4 @@ void *pager_fault_thread(void *arg)
 	}
 	free(buf);
 	return NULL;
-}
-
-/* --- VMM access ---------------------------------------------------------------------- */
-
-bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write)
-{
-	/* One page at a time: a swap-in lands here before UFFDIO_COPY. */
-	uint8_t *b = buf, tmp[PAGE_SIZE];
-	bool ok = true;
-
-	while (ok && len) {
-		uint64_t off = gpa & (PAGE_SIZE - 1), n = PAGE_SIZE - off, p;
-		ssize_t done;
-
-		if (!pager_gpa_page(pg, gpa, &p, NULL)) {
-			ok = false;
-			break;
-		}
-		if (n > len)
-			n = len;
-		pthread_mutex_lock(chunk_lock(pg, p));
-		/*
-		 * The chunk lock keeps every invalidation of the page out until
-		 * the copy is done. Copy through the memfd, not the mapping, so
-		 * this thread cannot fault on its own userfaultfd.
-		 */
-		ok = pager_fault_in_locked(pg, p, 1, write, tmp, false) == 0;
-		if (ok && write) {
-			done = pwrite(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
-			if (ps_slot(pg->state[p]) != SWAP_NO_SLOT)
-				swap_slot_free(&pg->store, ps_slot(pg->state[p]));
-			pg->state[p] = ps_make(PS_RESIDENT, (pg->state[p] & PF_ZAPPED) | PF_DIRTY,
-					       SWAP_NO_SLOT);
-		} else if (ok) {
-			done = pread(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
-		}
-		ok = ok && done == (ssize_t)n;
-		pthread_mutex_unlock(chunk_lock(pg, p));
-		gpa += n;
-		b += n;
-		len -= n;
-	}
-	return ok;
 }

@@ -183,7 +183,6 @@ void pager_kick_reclaim(struct pager *pg);
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			  uint8_t *buf, bool from_uffd);
 void *pager_fault_thread(void *arg);
-bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write);
 void *pager_reclaim_thread(void *arg);
 unsigned pager_evict_cold(struct pager *pg, uint64_t c);
 

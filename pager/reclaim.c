@@ -51,6 +51,9 @@ static void scan_written(struct pager *pg, uint64_t p, unsigned n, uint64_t *wri
 			for (int i = 0; i < nr; i++)
 				for (uint64_t a0 = regs[i].start; a0 < regs[i].end; a0 += PAGE_SIZE)
 					*written |= 1ULL << ((a0 - (uintptr_t)page_hva(pg, p)) >> PAGE_SHIFT);
+			/* Fail closed: pages the walk did not reach count as written. */
+			for (uint64_t a0 = a.walk_end; a0 < a.end; a0 += PAGE_SIZE)
+				*written |= 1ULL << ((a0 - (uintptr_t)page_hva(pg, p)) >> PAGE_SHIFT);
 			return;
 		}
 		pg->pagemap_scan = false;
@@ -95,7 +98,11 @@ static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		uint64_t written;
 
 		pager_inval_start(pg, &iv, p0 + a, b - a);
-		madvise(page_hva(pg, p0 + a), (uint64_t)(b - a) << PAGE_SHIFT, MADV_DONTNEED);
+		if (madvise(page_hva(pg, p0 + a), (uint64_t)(b - a) << PAGE_SHIFT, MADV_DONTNEED)) {
+			/* Not zapped: the pages stay hot, and a later write is not lost. */
+			pager_inval_end(pg, &iv);
+			continue;
+		}
 		scan_written(pg, p0 + a, b - a, &written);
 		for (unsigned i = a; i < b; i++) {
 			uint64_t *w = &pg->state[p0 + i];
@@ -241,6 +248,10 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			      (p0 + a) << PAGE_SHIFT, (uint64_t)(b - a) << PAGE_SHIFT) < 0) {
 			pager_err("pager: punching guest RAM pages: %s", strerror(errno));
 			pager_inval_end(pg, &iv);
+			/* The pages stay resident: the slots just written go back. */
+			for (unsigned i = 0; i < got; i++)
+				if (pages[i] >= p0 + a && pages[i] < p0 + b)
+					swap_slot_free(&pg->store, slots[i]);
 			continue;
 		}
 		for (unsigned i = a; i < b; i++) {

@@ -120,6 +120,9 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 void swap_slot_free(struct swap_store *st, uint64_t slot)
 {
 	pthread_mutex_lock(&st->lock);
+	/* A freed slot's checksum is forgotten: nothing may verify against it. */
+	if (slot < st->sums_cap)
+		st->sums[slot] = 0;
 	if (st->nr_free == st->free_cap) {
 		uint64_t cap = st->free_cap ? st->free_cap * 2 : 1024;
 		uint64_t *p = realloc(st->free, cap * sizeof(*p));

@@ -78,6 +78,23 @@ static void quiet_log(void *opaque, enum pager_log_level level, const char *msg)
 		fprintf(stderr, "pager: %s\n", msg);
 }
 
+/*
+ * A page the other thread may be rewriting meanwhile: every word must be
+ * the pattern of @page at a generation of at least @min (a copy may catch
+ * the writer half-way through the page, never a word of another page, a
+ * zeroed word, or a generation older than one already completed).
+ */
+static bool check_words(const uint64_t *words, uint64_t page, uint64_t min)
+{
+	for (unsigned w = 0; w < WORDS; w++) {
+		uint64_t x = words[w] ^ (w * 0x9e3779b97f4a7c15ULL);
+
+		if (x >> 40 != page || (x & 0xfffff) || ((x >> 20) & 0xfffff) < min)
+			return false;
+	}
+	return true;
+}
+
 /* The vCPU: even pages through the mapping (userfaultfd faults). */
 static void *vcpu_thread(void *arg)
 {
@@ -105,19 +122,27 @@ static void *handle_thread(void *arg)
 	for (unsigned r = 1; r <= ROUNDS; r++) {
 		for (uint64_t p = 1; p < NPAGES; p += 2) {
 			if (r > 1) {
-				if (!pager_handle_read(h, p * 4096, words, sizeof(words)) ||
-				    !check_page(words, p, &g) || g != r - 1)
-					atomic_fetch_add(&bad_handle, 1);
+				bool read = pager_handle_read(h, p * 4096, words, sizeof(words));
+
+				if (!read || !check_page(words, p, &g) || g != r - 1) {
+					if (!atomic_fetch_add(&bad_handle, 1))
+						fprintf(stderr, "page %llu round %u: %s (word 0 %#llx)\n",
+							(unsigned long long)p, r,
+							read ? "wrong contents" : "read refused",
+							(unsigned long long)words[0]);
+				}
 			}
 			fill(words, p, r);
-			if (!pager_handle_write(h, p * 4096, words, sizeof(words)))
-				atomic_fetch_add(&bad_handle, 1);
+			if (!pager_handle_write(h, p * 4096, words, sizeof(words)) &&
+			    !atomic_fetch_add(&bad_handle, 1))
+				fprintf(stderr, "page %llu round %u: write refused\n",
+					(unsigned long long)p, r);
 			/* An even page the vCPU finished: whole, and not older than that. */
 			if (atomic_load(&gens[p - 1])) {
 				unsigned seen = atomic_load(&gens[p - 1]);
 
 				if (!pager_handle_read(h, (p - 1) * 4096, words, sizeof(words)) ||
-				    !check_page(words, p - 1, &g) || g < seen)
+				    !check_words(words, p - 1, seen))
 					atomic_fetch_add(&bad_reads, 1);
 			}
 		}
