@@ -141,30 +141,9 @@ static enum action page_action(const struct fault_ctx *fc, uint64_t w)
 	case PS_SWAPPED:
 		return ACT_COPY;
 	default:
-		if (!(w & PF_ZAPPED))
+		if (!ps_zapped(w))
 			return ACT_NONE;
 		return fc->keep_clean && ps_clean(w) ? ACT_CONT_WP : ACT_CONT;
-	}
-}
-
-/*
- * Pages [q, q + n) were just mapped: write-protected ones keep their swap
- * slot and stay clean; writable ones are dirty from now on, their slot freed.
- */
-static void settle_installed(struct pager *pg, uint64_t q, unsigned n, bool clean)
-{
-	for (unsigned k = 0; k < n; k++) {
-		uint64_t *w = &pg->state[q + k], slot = ps_slot(*w);
-
-		if (clean) {
-			*w = ps_make(PS_RESIDENT, 0, slot);
-			continue;
-		}
-		if (slot != SWAP_NO_SLOT) {
-			swap_slot_free(&pg->store, slot);
-			atomic_fetch_add(&pg->c.dirtied, 1);
-		}
-		*w = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
 	}
 }
 
@@ -196,8 +175,7 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			if (ret)
 				break;
 			for (unsigned k = 0; k < run; k++)
-				pg->state[q + k] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
-			atomic_fetch_add(&pg->c.zero_fills, run);
+				page_zero_filled(pg, q + k);
 			fc->used += run;
 			break;
 		case ACT_COPY:
@@ -220,9 +198,8 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					   fc->keep_clean ? UFFDIO_COPY_MODE_WP : 0);
 			if (ret)
 				break;
-			settle_installed(pg, q, run, fc->keep_clean);
-			atomic_fetch_sub(&pg->swapped, run);
-			atomic_fetch_add(&pg->c.swapped_in, run);
+			for (unsigned k = 0; k < run; k++)
+				page_swapped_in(pg, q + k, fc->keep_clean);
 			fc->used += run;
 			break;
 		case ACT_CONT:
@@ -231,8 +208,8 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					   act == ACT_CONT_WP ? UFFDIO_CONTINUE_MODE_WP : 0);
 			if (ret)
 				break;
-			settle_installed(pg, q, run, act == ACT_CONT_WP);
-			atomic_fetch_add(&pg->c.continued, run);
+			for (unsigned k = 0; k < run; k++)
+				page_continued(pg, q + k, act == ACT_CONT_WP);
 			break;
 		}
 		if (ret) {
@@ -340,26 +317,26 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 	uint64_t gfn, need = 0;
 	int ret;
 
-	for (unsigned i = 0; i < n; i++)
-		need += ps_state(pg->state[p + i]) != PS_RESIDENT;
-	if (need && !reserve(pg, need, atomic_load(&pg->limit))) {
-		/*
-		 * Wait for room holding no lock unit: reclaim, discards and
-		 * faults on the chunk's other pages go on meanwhile. The states
-		 * may have changed when we are back: count again.
-		 */
-		uint64_t got = need;
-
-		pthread_mutex_unlock(chunk_lock(pg, p));
-		throttle(pg, got);
-		pthread_mutex_lock(chunk_lock(pg, p));
+	/*
+	 * Reserve room for the pages that are not resident. While there is
+	 * none, wait holding no lock unit (reclaim, discards and faults on
+	 * the chunk's other pages go on meanwhile), then count again: the
+	 * states may have changed.
+	 */
+	for (uint64_t have = 0;;) {
 		need = 0;
 		for (unsigned i = 0; i < n; i++)
 			need += ps_state(pg->state[p + i]) != PS_RESIDENT;
-		if (need > got)
-			reserve(pg, need - got, UINT64_MAX);	/* at most one batch over */
-		else
-			atomic_fetch_sub(&pg->resident, got - need);
+		if (need <= have) {
+			atomic_fetch_sub(&pg->resident, have - need);
+			break;
+		}
+		if (reserve(pg, need - have, atomic_load(&pg->limit)))
+			break;
+		pthread_mutex_unlock(chunk_lock(pg, p));
+		throttle(pg, need - have);
+		have = need;
+		pthread_mutex_lock(chunk_lock(pg, p));
 	}
 	if (!pager_page_gfn(pg, p, &gfn))
 		return -EFAULT;
@@ -390,16 +367,14 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p, uint64_t end)
 {
 	struct seq_hint *h = &pg->hints[tid % SEQ_HINTS];
-	unsigned window = 1, n;
+	uint64_t next = 0;
+	unsigned window = 0, n;
 
 	if (atomic_load_explicit(&h->tid, memory_order_relaxed) == tid) {
-		uint64_t next = atomic_load_explicit(&h->next, memory_order_relaxed);
-		unsigned w = atomic_load_explicit(&h->window, memory_order_relaxed);
-
-		if (p >= next && p <= next + w)
-			window = w * 2 > CHUNK_PAGES ? CHUNK_PAGES : w * 2;
+		next = atomic_load_explicit(&h->next, memory_order_relaxed);
+		window = atomic_load_explicit(&h->window, memory_order_relaxed);
 	}
-	n = p + window > end ? end - p : window;
+	window = ps_fault_window(next, window, p, end, CHUNK_PAGES, &n);
 	atomic_store_explicit(&h->tid, tid, memory_order_relaxed);
 	atomic_store_explicit(&h->window, window, memory_order_relaxed);
 	atomic_store_explicit(&h->next, p + n, memory_order_relaxed);

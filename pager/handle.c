@@ -153,10 +153,8 @@ static int page_discard_run(struct pager *pg, uint64_t p, unsigned n)
 		pager_inval_end(pg, &iv);
 		return -err;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		pager_page_discard(pg, p + i);
-		pager_spte_update(pg, p + i, SU_GONE);
-	}
+	for (unsigned i = 0; i < n; i++)
+		page_discarded(pg, p + i);
 	pager_inval_end(pg, &iv);
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "notifier/notifier.h"
 #include "shadow/shadow.h"
+#include "pager/page_state.h"
 #include "pager/pager.h"
 #include "pager/swap_store.h"
 #include "pager/util.h"
@@ -62,7 +63,7 @@ struct pager {
 	bool wp_async;			/* clean tracking available */
 	bool pagemap_scan;		/* PAGEMAP_SCAN available (else pagemap bits) */
 
-	uint64_t *state;		/* one word per object page, under its chunk lock */
+	page_state_t *state;		/* one word per object page, under its chunk lock */
 	uint64_t nchunks;
 	pthread_mutex_t *chunk_locks;
 
@@ -104,35 +105,22 @@ struct pager {
 	uint64_t start_ns;
 };
 
-/* --- page state words (pager.h) ------------------------------------------ */
-enum { PS_ABSENT = 0, PS_RESIDENT = 1, PS_SWAPPED = 2 };
-#define PS_STATE_MASK	3ULL
-#define PF_ZAPPED	(1ULL << 2)
-#define PF_DIRTY	(1ULL << 3)
-#define PS_SLOT_SHIFT	16
-
-static inline unsigned ps_state(uint64_t w)
-{
-	return w & PS_STATE_MASK;
-}
-
-static inline uint64_t ps_slot(uint64_t w)
-{
-	return (w >> PS_SLOT_SHIFT) ? (w >> PS_SLOT_SHIFT) - 1 : SWAP_NO_SLOT;
-}
-
-static inline uint64_t ps_make(unsigned state, uint64_t flags, uint64_t slot)
-{
-	uint64_t s = slot == SWAP_NO_SLOT ? 0 : (slot + 1) << PS_SLOT_SHIFT;
-
-	return s | flags | state;
-}
-
-/* Clean: the swap slot still holds exactly this page. */
-static inline bool ps_clean(uint64_t w)
-{
-	return ps_slot(w) != SWAP_NO_SLOT && !(w & PF_DIRTY);
-}
+/* --- named transitions of the state words (pager/page_state.h) ------------- */
+/*
+ * Chunk lock of the pages held. Each changes the state word, the counters
+ * and, where the page's translations change, the secondary tables
+ * (pager_spte_update, inside the caller's invalidation); installs of
+ * translations on faults are the shadow fault path's own.
+ */
+void page_loaded(struct pager *pg, uint64_t p);
+void page_zero_filled(struct pager *pg, uint64_t p);
+void page_swapped_in(struct pager *pg, uint64_t p, bool clean);
+void page_continued(struct pager *pg, uint64_t p, bool clean);
+void page_zapped(struct pager *pg, uint64_t p, bool written);
+void page_dropped_clean(struct pager *pg, uint64_t p);
+void page_dropped_zero(struct pager *pg, uint64_t p);
+void page_swapped_out(struct pager *pg, uint64_t p, uint64_t slot);
+void page_discarded(struct pager *pg, uint64_t p);
 
 static inline void *page_hva(const struct pager *pg, uint64_t p)
 {
@@ -169,16 +157,6 @@ void pager_event(struct pager *pg, enum pager_event ev, uint64_t gpa, const char
 void pager_set_watermarks(struct pager *pg, uint64_t limit);
 bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room);
 
-/* Watermarks (pure): reclaim wakes at high and works down to low. */
-static inline uint64_t pager_wm_high(uint64_t limit)
-{
-	return limit - (limit / 32 > 16 ? limit / 32 : 16);
-}
-
-static inline uint64_t pager_wm_low(uint64_t limit)
-{
-	return limit - (limit / 8 > 64 ? limit / 8 : 64);
-}
 void pager_kick_reclaim(struct pager *pg);
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			  uint8_t *buf, bool from_uffd);
@@ -189,7 +167,6 @@ unsigned pager_evict_cold(struct pager *pg, uint64_t c);
 void pager_hist_add(struct pager *pg, uint64_t ns);
 uint64_t pager_fault_retries(struct pager *pg);
 uint64_t pager_vmm_retries(struct pager *pg);
-void pager_page_discard(struct pager *pg, uint64_t p);
 int pager_stats_check(const char *path);
 
 /* Resident pages are at most this (README "Statistics"): limit + overshoot. */

@@ -228,10 +228,8 @@ static int scan_initial(struct pager *pg)
 		return -1;
 	}
 	for (uint64_t p = 0; p < pg->npages; p++) {
-		if (vec[p] & 1) {
-			pg->state[p] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
-			atomic_fetch_add(&pg->resident, 1);
-		}
+		if (vec[p] & 1)
+			page_loaded(pg, p);
 	}
 	atomic_store(&pg->c.resident_peak, atomic_load(&pg->resident));
 	free(vec);

@@ -69,21 +69,6 @@ static void scan_written(struct pager *pg, uint64_t p, unsigned n, uint64_t *wri
 	}
 }
 
-/* Runs of set bits in a chunk mask: for_each_run(mask, a, b) { [a, b) } */
-static bool next_run(uint64_t mask, unsigned *a, unsigned *b)
-{
-	uint64_t m = *b >= 64 ? 0 : mask & (~0ULL << *b);
-
-	if (!m)
-		return false;
-	*a = __builtin_ctzll(m);
-	m = ~mask & (*a == 63 ? 0 : ~0ULL << (*a + 1));
-	*b = m ? __builtin_ctzll(m) : 64;
-	return true;
-}
-
-#define for_each_run(mask, a, b) for (a = 0, b = 0; next_run(mask, &a, &b); )
-
 /*
  * Chunk lock held: zap the host ptes of the pages in @mask (relative to
  * chunk base @p0) so their next touch is seen, recording which were
@@ -105,23 +90,12 @@ static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		}
 		scan_written(pg, p0 + a, b - a, &written);
 		for (unsigned i = a; i < b; i++) {
-			uint64_t *w = &pg->state[p0 + i];
-
-			*w |= PF_ZAPPED;
 			/* Both sources, always: a handle's write leaves no host pte trace. */
-			if (pager_harvest_consumer_dirty(pg, p0 + i))
-				written |= 1ULL << (i - a);
-			if (!(written & (1ULL << (i - a))))
-				continue;
-			if (ps_slot(*w) != SWAP_NO_SLOT) {
-				swap_slot_free(&pg->store, ps_slot(*w));
-				atomic_fetch_add(&pg->c.dirtied, 1);
-			}
-			*w = ps_make(PS_RESIDENT, PF_ZAPPED | PF_DIRTY, SWAP_NO_SLOT);
-			pager_spte_update(pg, p0 + i, SU_WRITTEN);
+			bool consumer = pager_harvest_consumer_dirty(pg, p0 + i);
+
+			page_zapped(pg, p0 + i, consumer || (written & (1ULL << (i - a))));
 		}
 		pager_inval_end(pg, &iv);
-		atomic_fetch_add(&pg->c.zaps, b - a);
 	}
 }
 
@@ -224,6 +198,9 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		int ret;
 
 		got = swap_slots_alloc(&pg->store, slots, nw);
+		/* Slots a state word cannot hold count as a full store (ascending). */
+		while (got && slots[got - 1] > PS_SLOT_MAX)
+			swap_slot_free(&pg->store, slots[--got]);
 		ret = got ? swap_write(&pg->store, slots, pages, pg->wbuf, got) : 0;
 		if (ret) {
 			for (unsigned i = 0; i < got; i++)
@@ -255,32 +232,21 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			continue;
 		}
 		for (unsigned i = a; i < b; i++) {
-			uint64_t bit = 1ULL << i, *w = &pg->state[p0 + i], slot;
+			uint64_t bit = 1ULL << i;
 
 			if (drop & bit) {
-				slot = ps_slot(*w);
-				atomic_fetch_add(&pg->c.clean_drops, 1);
+				page_dropped_clean(pg, p0 + i);
 			} else if (zero & bit) {
-				slot = SWAP_NO_SLOT;
-				atomic_fetch_add(&pg->c.zero_drops, 1);
+				page_dropped_zero(pg, p0 + i);
 			} else {
 				while (pages[k] != p0 + i)
 					k++;
-				slot = slots[k];
-				atomic_fetch_add(&pg->c.swapped_out, 1);
+				page_swapped_out(pg, p0 + i, slots[k]);
 			}
-			if (slot == SWAP_NO_SLOT) {
-				*w = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
-			} else {
-				*w = ps_make(PS_SWAPPED, 0, slot);
-				atomic_fetch_add(&pg->swapped, 1);
-			}
-			pager_spte_update(pg, p0 + i, SU_GONE);
 			evicted++;
 		}
 		pager_inval_end(pg, &iv);
 	}
-	atomic_fetch_sub(&pg->resident, evicted);
 	return evicted;
 }
 
@@ -297,11 +263,11 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 	if (pthread_mutex_trylock(&pg->chunk_locks[c]))
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t w = pg->state[p0 + i];
+		page_state_t w = pg->state[p0 + i];
 
 		if (ps_state(w) != PS_RESIDENT)
 			continue;
-		if (w & PF_ZAPPED)
+		if (ps_zapped(w))
 			cold |= 1ULL << i;
 		else
 			hot |= 1ULL << i;
@@ -321,9 +287,9 @@ unsigned pager_evict_cold(struct pager *pg, uint64_t c)
 
 	pthread_mutex_lock(&pg->chunk_locks[c]);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t w = pg->state[p0 + i];
+		page_state_t w = pg->state[p0 + i];
 
-		if (ps_state(w) == PS_RESIDENT && (w & PF_ZAPPED))
+		if (ps_state(w) == PS_RESIDENT && ps_zapped(w))
 			cold |= 1ULL << i;
 	}
 	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
@@ -387,19 +353,4 @@ void pager_kick_reclaim(struct pager *pg)
 	pg->reclaim_kick = true;
 	pthread_cond_signal(&pg->reclaim_cv);
 	pthread_mutex_unlock(&pg->space_lock);
-}
-
-/* The discard transition: any state -> ABSENT (inside an invalidation, hole punched). */
-void pager_page_discard(struct pager *pg, uint64_t p)
-{
-	uint64_t w = pg->state[p];
-
-	if (ps_slot(w) != SWAP_NO_SLOT)
-		swap_slot_free(&pg->store, ps_slot(w));
-	if (pg->limited && ps_state(w) == PS_RESIDENT)
-		atomic_fetch_sub(&pg->resident, 1);
-	if (ps_state(w) == PS_SWAPPED)
-		atomic_fetch_sub(&pg->swapped, 1);
-	pg->state[p] = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
-	atomic_fetch_add(&pg->c.discarded, 1);
 }

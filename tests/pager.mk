@@ -5,10 +5,14 @@
 # consumer path against a real pager: memfd, userfaultfd, reclaim, swap
 # file), the latter also built from the library sources with
 # ThreadSanitizer.
-check_PROGRAMS += tests/test_pager_handle
-TESTS += tests/test_pager_handle
+check_PROGRAMS += tests/test_pager_state tests/test_pager_handle
+TESTS += tests/test_pager_state tests/test_pager_handle
 PAGER_TEST_LDADD = pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
 	$(CHECK_LIBS) $(PTHREAD_LIBS)
+
+tests_test_pager_state_SOURCES = tests/test_pager_state.c
+tests_test_pager_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pager_state_LDADD = $(CHECK_LIBS)
 
 tests_test_pager_handle_SOURCES = tests/test_pager_handle.c
 tests_test_pager_handle_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
