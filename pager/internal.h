@@ -2,7 +2,33 @@
 #ifndef VMM_PAGER_INTERNAL_H
 #define VMM_PAGER_INTERNAL_H
 
-/* Shared between pager.c (mechanism) and pager_stats.c (reporting). */
+/*
+ * Shared by the pager's files: pager.c (set-up, rmap walks), page_state.c
+ * (the transitions), fault.c, reclaim.c, handle.c (consumers, discard),
+ * control.c, stats.c.
+ *
+ * Locking (outermost first):
+ *   chunk lock (one mutex per CHUNK_PAGES object pages): protects the
+ *     state words of its pages; held by a fault or a consumer's resolve
+ *     (pager_fault_in_locked, dropped while a throttled fault waits), by
+ *     reclaim (trylock only: reclaim never waits for a fault) and by a
+ *     discard, each around its UFFDIO_* calls, zaps and punches.
+ *   the object's rmap_lock, the spaces' notifier locks and the shadows'
+ *     mmu_locks, inside pager_inval_start .. pager_inval_end and
+ *     shadow_fault / shadow_access (shadow/shadow.h, notifier/notifier.h).
+ *     A consumer copies under its table's mmu_lock and holds nothing else.
+ *   a handle's lock: serialises that handle's calls; taken before
+ *     everything above, never by the pager's threads.
+ *   swap store lock (slot allocator and checksums), innermost.
+ *   space_lock + space_cv / reclaim_cv (CLOCK_MONOTONIC): waits for room
+ *     (throttled faults, holding no chunk lock) and wakes the reclaim
+ *     thread; no chunk lock is taken while it is held.
+ * No I/O happens under an mmu_lock or a notifier lock. Swap reads of a
+ *   fault and swap writes of reclaim run under the chunk lock of their
+ *   pages (docs/notifier-protocol.md says what that costs).
+ * Counters, the resident and swapped counts, the limit and its watermarks
+ *   are C11 atomics.
+ */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
