@@ -54,6 +54,14 @@ int shadow_spte_set_swapped(struct shadow *s, uint64_t *sptep, uint64_t slot)
 	return 0;
 }
 
+int shadow_spte_set_none(struct shadow *s, uint64_t *sptep)
+{
+	if (is_shadow_present_spte(*sptep))
+		return -EBUSY;
+	*sptep = SPTE_NONE;
+	return 0;
+}
+
 int shadow_spte_set_zero(struct shadow *s, uint64_t *sptep)
 {
 	if (is_shadow_present_spte(*sptep))
@@ -394,4 +402,32 @@ uint64_t shadow_harvest_dirty(struct shadow *s, uint64_t gfn, uint64_t npages,
 	}
 	pthread_mutex_unlock(&s->mmu_lock);
 	return count;
+}
+
+int shadow_access(struct shadow *s, uint64_t gfn, unsigned int flags,
+		  shadow_resolve_fn resolve, shadow_access_fn access, void *ctx)
+{
+	bool write = flags & SHADOW_FAULT_WRITE;
+
+	for (;;) {
+		uint64_t *sptep;
+		int ret = shadow_fault(s, gfn, 1, flags, resolve, ctx);
+
+		if (ret < 0)
+			return ret;
+		pthread_mutex_lock(&s->mmu_lock);
+		sptep = shadow_table_sptep(s, gfn);
+		if (sptep && is_shadow_present_spte(*sptep) &&
+		    (!write || (*sptep & SPTE_WRITABLE_MASK))) {
+			*sptep = spte_mkyoung(*sptep);
+			if (write)
+				*sptep = spte_mkdirty(*sptep);
+			ret = access(ctx);
+			pthread_mutex_unlock(&s->mmu_lock);
+			return ret;
+		}
+		/* An invalidation zapped it after the fault installed it. */
+		pthread_mutex_unlock(&s->mmu_lock);
+		atomic_fetch_add(&s->fault_retries, 1);
+	}
 }

@@ -199,6 +199,8 @@ int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte);
  */
 int shadow_spte_set_swapped(struct shadow *s, uint64_t *sptep, uint64_t slot);
 int shadow_spte_set_zero(struct shadow *s, uint64_t *sptep);
+/* Same rules: the page left the object; its translation is forgotten (none). */
+int shadow_spte_set_none(struct shadow *s, uint64_t *sptep);
 
 /*
  * Range walk, mmu_lock held: visits, in increasing gfn order, every gfn of
@@ -301,6 +303,20 @@ typedef int (*shadow_resolve_fn)(struct shadow_fault *f, void *ctx);
  */
 int shadow_fault(struct shadow *s, uint64_t gfn, unsigned int npages,
 		 unsigned int flags, shadow_resolve_fn resolve, void *ctx);
+
+/*
+ * A consumer's access to one page: shadow_fault(@gfn, 1 page, @flags,
+ * @resolve) until the spte is present (and writable for a write), then,
+ * under mmu_lock - which every invalidation of the gfn also takes, so the
+ * page cannot be zapped, write-protected or punched meanwhile - mark it
+ * accessed (dirty for a write) and call @access(@ctx). If an invalidation
+ * zapped the spte between the fault's install and the lock, retry (counted
+ * in fault_retries). @access must not sleep or take other locks. Returns
+ * @access's value, or shadow_fault's error.
+ */
+typedef int (*shadow_access_fn)(void *ctx);
+int shadow_access(struct shadow *s, uint64_t gfn, unsigned int flags,
+		  shadow_resolve_fn resolve, shadow_access_fn access, void *ctx);
 
 /* --- harvesting ----------------------------------------------------------- */
 

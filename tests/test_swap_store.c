@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmm/swap_store.h"
+#include "pager/swap_store.h"
 #include "vmm/util.h"
 
 static struct swap_store st;

@@ -3,7 +3,7 @@
 # bad input and guest misbehaviour.
 check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
 TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
-VMM_TEST_LIBS = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+VMM_TEST_LIBS = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) $(PTHREAD_LIBS)
 
 tests_test_vmm_options_SOURCES = tests/test_vmm_options.c
 tests_test_vmm_options_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -24,8 +24,9 @@ TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf 
 check_DATA += $(TEST_GUESTS)
 CLEANFILES += $(TEST_GUESTS)
 EXTRA_DIST += tests/guests/misbehave.S tests/guests/pvh.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
-	tests/pager-faults.sh tests/vmm-cpuid.sh
-TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh tests/vmm-cpuid.sh
+	tests/pager-faults.sh tests/vmm-cpuid.sh tests/pager-stats-file.sh
+TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh tests/vmm-cpuid.sh \
+	tests/pager-stats-file.sh
 
 TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
 
@@ -49,7 +50,7 @@ tests/guests/pvh.elf: $(srcdir)/tests/guests/pvh.S
 # reclaim thread and vCPU threads against each other under real guests.
 if ENABLE_TSAN
 check_PROGRAMS += vmm/vmm-tsan
-vmm_vmm_tsan_SOURCES = $(vmm_vmm_SOURCES) $(vmm_libvmm_a_SOURCES) \
+vmm_vmm_tsan_SOURCES = $(vmm_vmm_SOURCES) $(vmm_libvmm_a_SOURCES) $(pager_libpager_a_SOURCES) \
 	$(shadow_libshadow_a_SOURCES) $(notifier_libnotifier_a_SOURCES)
 vmm_vmm_tsan_CFLAGS = $(AM_CFLAGS) $(TSAN_CFLAGS)
 vmm_vmm_tsan_LDFLAGS = $(TSAN_LDFLAGS)

@@ -2,6 +2,7 @@
 #include "vmm/guest_mem.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -9,6 +10,20 @@
 #include <unistd.h>
 
 #include "vmm/util.h"
+
+/* Does the host force transparent huge pages on every shmem mapping? */
+static bool guest_mem_thp_forced(void)
+{
+	char buf[128] = "";
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
+
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return strstr(buf, "[force]") != NULL;
+}
 
 int guest_mem_init(struct guest_mem *mem, uint64_t size)
 {
@@ -32,6 +47,20 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size)
 		mem->base = NULL;
 		goto fail;
 	}
+	/*
+	 * Guest RAM stays at 4 KiB pages: a hole punched inside a large folio
+	 * that cannot be split is only zeroed, not freed. Where the host
+	 * forces shmem THP on every mapping, MADV_NOHUGEPAGE is not enough.
+	 */
+	if (guest_mem_thp_forced()) {
+		vmm_err("guest RAM: /sys/kernel/mm/transparent_hugepage/shmem_enabled is "
+			"'force': guest RAM must stay at 4 KiB pages; set it to 'advise' or "
+			"'never'");
+		errno = EINVAL;
+		goto fail;
+	}
+	if (madvise(mem->base, size, MADV_NOHUGEPAGE) < 0 && errno != EINVAL)
+		goto fail;
 	mem->size = size;
 	mem->regions[mem->nr_regions++] = (struct guest_region){
 		.gpa = 0, .size = low, .pgoff = 0, .slot = 0,

@@ -22,10 +22,7 @@ vmm_libvmm_a_SOURCES = \
 	vmm/gmem.c vmm/gmem.h \
 	vmm/guest_mem.c vmm/guest_mem.h \
 	vmm/options.c vmm/options.h \
-	vmm/pager.c vmm/pager.h vmm/pager_internal.h vmm/pager_fault.c \
-	vmm/pager_reclaim.c vmm/pager_stats.c \
-	vmm/swap_store.c vmm/swap_store.h \
-	vmm/uffd_compat.h \
+	vmm/pager_vm.c vmm/pager_vm.h \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \
 	vmm/virtio/balloon.c vmm/virtio/balloon.h \
@@ -35,4 +32,4 @@ vmm_libvmm_a_SOURCES = \
 
 bin_PROGRAMS += vmm/vmm
 vmm_vmm_SOURCES = vmm/main.c
-vmm_vmm_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)
+vmm_vmm_LDADD = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)

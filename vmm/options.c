@@ -23,6 +23,7 @@ enum {
 	OPT_SWAP_DIR,
 	OPT_PAGER_THREADS,
 	OPT_STATS,
+	OPT_SWAP_FULL_OVERSHOOT,
 	OPT_INITRD,
 	OPT_APPEND,
 	OPT_BALLOON,
@@ -40,6 +41,7 @@ static const struct option run_options[] = {
 	{ "pager-threads", required_argument, NULL, OPT_PAGER_THREADS },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
+	{ "swap-full-overshoot", required_argument, NULL, OPT_SWAP_FULL_OVERSHOOT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -85,6 +87,12 @@ void options_usage(FILE *f)
 "                       a virtio-balloon PCI device; SIZE (default 0) is the\n"
 "                       initial target, the RAM the guest should give back;\n"
 "                       free page reporting is on unless turned off\n"
+"      --swap-full-overshoot SIZE\n"
+"                       while the swap store cannot take pages (full, write\n"
+"                       errors), let guest RAM grow at most SIZE past\n"
+"                       --mem-resident, then pause the vCPUs that need a new\n"
+"                       page until slots free up (default: a quarter of\n"
+"                       --mem-resident, at least 16M)\n"
 "  -q, --quiet          print only the guest's output and errors\n"
 "      --debug          log accesses to ports and MMIO that no device claims\n"
 "                       (the first 8 per address, then a count at exit),\n"
@@ -270,6 +278,14 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		case OPT_BALLOON:
 			balloon_arg = optarg ? optarg : "";
 			break;
+		case OPT_SWAP_FULL_OVERSHOOT:
+			if (!parse_size(optarg, &cfg->swap_full_overshoot) ||
+			    cfg->swap_full_overshoot < PAGE_SIZE) {
+				vmm_err("--swap-full-overshoot '%s': expected a size of at least 4K, "
+					"such as 64M", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
 		case 'M':
 			if (!add_module(cfg, optarg))
 				return OPTIONS_ERROR;
@@ -323,9 +339,11 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
 		return OPTIONS_ERROR;
 	}
-	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads) {
+	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads ||
+	    cfg->swap_full_overshoot) {
 		if (!cfg->mem_resident) {
-			vmm_err("--stats, --swap-dir and --pager-threads need --mem-resident");
+			vmm_err("--stats, --swap-dir, --pager-threads and --swap-full-overshoot need "
+				"--mem-resident");
 			return OPTIONS_ERROR;
 		}
 		cfg->mem_resident &= ~(PAGE_SIZE - 1);

@@ -19,7 +19,8 @@
 #include "vmm/devices/devices.h"
 #include "vmm/exit_status.h"
 #include "vmm/boot/loader.h"
-#include "vmm/pager.h"
+#include "pager/pager.h"
+#include "vmm/pager_vm.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -159,11 +160,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return -1;
 	if (loader_load(vm))
 		return -1;
-	if (cfg->mem_resident) {
-		vm->pager = pager_create(vm);
-		if (!vm->pager)
-			return -1;
-	}
+	if (vm_pager_create(vm))
+		return -1;
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
@@ -189,7 +187,7 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);
-	pager_destroy(vm->pager);
+	vm_pager_destroy(vm);
 	guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)
 		close(vm->fd);

@@ -42,6 +42,7 @@ struct vm_config {
 	bool balloon;
 	uint64_t balloon_target;	/* bytes the guest should give up at start */
 	bool balloon_reporting;		/* offer VIRTIO_BALLOON_F_REPORTING */
+	uint64_t swap_full_overshoot;	/* bytes; 0 = the default */
 };
 
 /*
@@ -97,7 +98,7 @@ struct vm {
 	struct boot_cpu_state boot;
 	struct vcpu *vcpus;
 	unsigned nr_vcpus;
-	struct pager *pager;		/* NULL when guest RAM has no limit */
+	struct pager *pager;		/* the memory object; reclaims only with a limit */
 	struct pci_bus *pci;		/* the PCI bus (vmm/devices/pci.h) */
 
 	/*

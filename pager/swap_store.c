@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "vmm/swap_store.h"
+#include "pager/swap_store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "vmm/util.h"
+#include "pager/util.h"
 
 #define SWAP_IOV_MAX 64
 
@@ -44,7 +44,7 @@ int swap_store_open(struct swap_store *st, const char *dir)
 		free(path);
 	}
 	if (st->fd < 0) {
-		vmm_err("--swap-dir %s: cannot create the swap file: %s", dir, strerror(errno));
+		pager_err("--swap-dir %s: cannot create the swap file: %s", dir, strerror(errno));
 		return -1;
 	}
 	st->dir = strdup(dir);
@@ -53,7 +53,7 @@ int swap_store_open(struct swap_store *st, const char *dir)
 		st->fail_read_at = env_threshold(faults, "read");
 		st->enospc_at = env_threshold(faults, "enospc");
 		st->corrupt_at = env_threshold(faults, "corrupt");
-		vmm_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
+		pager_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
 	}
 	return 0;
 }
@@ -120,6 +120,9 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 void swap_slot_free(struct swap_store *st, uint64_t slot)
 {
 	pthread_mutex_lock(&st->lock);
+	/* A freed slot's checksum is forgotten: nothing may verify against it. */
+	if (slot < st->sums_cap)
+		st->sums[slot] = 0;
 	if (st->nr_free == st->free_cap) {
 		uint64_t cap = st->free_cap ? st->free_cap * 2 : 1024;
 		uint64_t *p = realloc(st->free, cap * sizeof(*p));

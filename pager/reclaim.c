@@ -6,6 +6,7 @@
  * swap store in one batch, clean and zero pages go without a write.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/pager_internal.h"
-#include "vmm/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/internal.h"
+#include "pager/uffd_compat.h"
+#include "pager/util.h"
 
 /* --- dirty tracking: zap, then scan ---------------------------------------------- */
 
@@ -51,6 +51,9 @@ static void scan_written(struct pager *pg, uint64_t p, unsigned n, uint64_t *wri
 			for (int i = 0; i < nr; i++)
 				for (uint64_t a0 = regs[i].start; a0 < regs[i].end; a0 += PAGE_SIZE)
 					*written |= 1ULL << ((a0 - (uintptr_t)page_hva(pg, p)) >> PAGE_SHIFT);
+			/* Fail closed: pages the walk did not reach count as written. */
+			for (uint64_t a0 = a.walk_end; a0 < a.end; a0 += PAGE_SIZE)
+				*written |= 1ULL << ((a0 - (uintptr_t)page_hva(pg, p)) >> PAGE_SHIFT);
 			return;
 		}
 		pg->pagemap_scan = false;
@@ -66,21 +69,6 @@ static void scan_written(struct pager *pg, uint64_t p, unsigned n, uint64_t *wri
 	}
 }
 
-/* Runs of set bits in a chunk mask: for_each_run(mask, a, b) { [a, b) } */
-static bool next_run(uint64_t mask, unsigned *a, unsigned *b)
-{
-	uint64_t m = *b >= 64 ? 0 : mask & (~0ULL << *b);
-
-	if (!m)
-		return false;
-	*a = __builtin_ctzll(m);
-	m = ~mask & (*a == 63 ? 0 : ~0ULL << (*a + 1));
-	*b = m ? __builtin_ctzll(m) : 64;
-	return true;
-}
-
-#define for_each_run(mask, a, b) for (a = 0, b = 0; next_run(mask, &a, &b); )
-
 /*
  * Chunk lock held: zap the host ptes of the pages in @mask (relative to
  * chunk base @p0) so their next touch is seen, recording which were
@@ -95,23 +83,19 @@ static void zap_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		uint64_t written;
 
 		pager_inval_start(pg, &iv, p0 + a, b - a);
-		madvise(page_hva(pg, p0 + a), (uint64_t)(b - a) << PAGE_SHIFT, MADV_DONTNEED);
+		if (madvise(page_hva(pg, p0 + a), (uint64_t)(b - a) << PAGE_SHIFT, MADV_DONTNEED)) {
+			/* Not zapped: the pages stay hot, and a later write is not lost. */
+			pager_inval_end(pg, &iv);
+			continue;
+		}
 		scan_written(pg, p0 + a, b - a, &written);
 		for (unsigned i = a; i < b; i++) {
-			uint64_t *w = &pg->state[p0 + i];
+			/* Both sources, always: a handle's write leaves no host pte trace. */
+			bool consumer = pager_harvest_consumer_dirty(pg, p0 + i);
 
-			*w |= PF_ZAPPED;
-			if (!(written & (1ULL << (i - a))))
-				continue;
-			if (ps_slot(*w) != SWAP_NO_SLOT) {
-				swap_slot_free(&pg->store, ps_slot(*w));
-				atomic_fetch_add(&pg->c.dirtied, 1);
-			}
-			*w = ps_make(PS_RESIDENT, PF_ZAPPED | PF_DIRTY, SWAP_NO_SLOT);
-			pager_spte_update(pg, p0 + i, SU_DIRTY, 0);
+			page_zapped(pg, p0 + i, consumer || (written & (1ULL << (i - a))));
 		}
 		pager_inval_end(pg, &iv);
-		atomic_fetch_add(&pg->c.zaps, b - a);
 	}
 }
 
@@ -145,17 +129,29 @@ static bool read_pages(struct pager *pg, uint64_t p, unsigned n, uint8_t *buf)
 
 static void start_backoff(struct pager *pg, int err)
 {
-	atomic_store(&pg->backoff_until, now_ns() + 1000000000ULL);
+	char msg[256];
+
+	atomic_store(&pg->backoff_until, pager_now_ns() + 1000000000ULL);
+	atomic_store(&pg->store_failing, true);
 	atomic_fetch_add(&pg->c.write_failures, 1);
 	if (err == -ENOSPC) {
-		if (!atomic_exchange(&pg->reported_full, true))
-			vmm_err("pager: the swap store is full (%s): pages stay resident and "
-				"reclaim backs off; the guest may run above --mem-resident",
-				pg->store.dir);
-	} else if (!atomic_exchange(&pg->reported_write_error, true)) {
-		vmm_err("pager: writing the swap store failed (%s): pages stay resident and "
-			"reclaim backs off; the guest may run above --mem-resident",
-			strerror(-err));
+		snprintf(msg, sizeof(msg), "pager: the swap store is full (%s): pages stay resident "
+			 "and reclaim backs off; guest RAM may grow %llu MiB past --mem-resident "
+			 "(--swap-full-overshoot)", pg->store.dir,
+			 (unsigned long long)(pg->overshoot >> 8));
+		if (!atomic_exchange(&pg->reported_full, true)) {
+			pager_err("%s", msg);
+			pager_event(pg, PAGER_EVENT_WRITE_ERROR, 0, msg);
+		}
+	} else {
+		snprintf(msg, sizeof(msg), "pager: writing the swap store failed (%s): pages stay "
+			 "resident and reclaim backs off; guest RAM may grow %llu MiB past "
+			 "--mem-resident (--swap-full-overshoot)", strerror(-err),
+			 (unsigned long long)(pg->overshoot >> 8));
+		if (!atomic_exchange(&pg->reported_write_error, true)) {
+			pager_err("%s", msg);
+			pager_event(pg, PAGER_EVENT_WRITE_ERROR, 0, msg);
+		}
 	}
 	/* Throttled faults must not wait for reclaim that cannot happen. */
 	pthread_mutex_lock(&pg->space_lock);
@@ -202,6 +198,9 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		int ret;
 
 		got = swap_slots_alloc(&pg->store, slots, nw);
+		/* Slots a state word cannot hold count as a full store (ascending). */
+		while (got && slots[got - 1] > PS_SLOT_MAX)
+			swap_slot_free(&pg->store, slots[--got]);
 		ret = got ? swap_write(&pg->store, slots, pages, pg->wbuf, got) : 0;
 		if (ret) {
 			for (unsigned i = 0; i < got; i++)
@@ -210,6 +209,8 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 			start_backoff(pg, ret);
 		} else if (got < nw) {
 			start_backoff(pg, -ENOSPC);
+		} else {
+			atomic_store(&pg->store_failing, false);
 		}
 		for (unsigned i = 0; i < got; i++)
 			write |= 1ULL << (pages[i] - p0);
@@ -222,37 +223,30 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		pager_inval_start(pg, &iv, p0 + a, b - a);
 		if (fallocate(pg->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 			      (p0 + a) << PAGE_SHIFT, (uint64_t)(b - a) << PAGE_SHIFT) < 0) {
-			vmm_err("pager: punching guest RAM pages: %s", strerror(errno));
+			pager_err("pager: punching guest RAM pages: %s", strerror(errno));
 			pager_inval_end(pg, &iv);
+			/* The pages stay resident: the slots just written go back. */
+			for (unsigned i = 0; i < got; i++)
+				if (pages[i] >= p0 + a && pages[i] < p0 + b)
+					swap_slot_free(&pg->store, slots[i]);
 			continue;
 		}
 		for (unsigned i = a; i < b; i++) {
-			uint64_t bit = 1ULL << i, *w = &pg->state[p0 + i], slot;
+			uint64_t bit = 1ULL << i;
 
 			if (drop & bit) {
-				slot = ps_slot(*w);
-				atomic_fetch_add(&pg->c.clean_drops, 1);
+				page_dropped_clean(pg, p0 + i);
 			} else if (zero & bit) {
-				slot = SWAP_NO_SLOT;
-				atomic_fetch_add(&pg->c.zero_drops, 1);
+				page_dropped_zero(pg, p0 + i);
 			} else {
 				while (pages[k] != p0 + i)
 					k++;
-				slot = slots[k];
-				atomic_fetch_add(&pg->c.swapped_out, 1);
-			}
-			if (slot == SWAP_NO_SLOT) {
-				*w = ps_make(PS_ABSENT, 0, SWAP_NO_SLOT);
-				pager_spte_update(pg, p0 + i, SU_ZERO, 0);
-			} else {
-				*w = ps_make(PS_SWAPPED, 0, slot);
-				pager_spte_update(pg, p0 + i, SU_SWAPPED, slot);
+				page_swapped_out(pg, p0 + i, slots[k]);
 			}
 			evicted++;
 		}
 		pager_inval_end(pg, &iv);
 	}
-	atomic_fetch_sub(&pg->resident, evicted);
 	return evicted;
 }
 
@@ -269,11 +263,11 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 	if (pthread_mutex_trylock(&pg->chunk_locks[c]))
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t w = pg->state[p0 + i];
+		page_state_t w = pg->state[p0 + i];
 
 		if (ps_state(w) != PS_RESIDENT)
 			continue;
-		if (w & PF_ZAPPED)
+		if (ps_zapped(w))
 			cold |= 1ULL << i;
 		else
 			hot |= 1ULL << i;
@@ -281,6 +275,24 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
 	if (hot)
 		zap_pages(pg, p0, hot);
+	pthread_mutex_unlock(&pg->chunk_locks[c]);
+	return evicted;
+}
+
+/* Chunk @c, waiting for its lock: evict its cold pages only (pager_swap_out). */
+unsigned pager_evict_cold(struct pager *pg, uint64_t c)
+{
+	uint64_t p0 = c << CHUNK_SHIFT, cold = 0;
+	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES, evicted;
+
+	pthread_mutex_lock(&pg->chunk_locks[c]);
+	for (unsigned i = 0; i < n; i++) {
+		page_state_t w = pg->state[p0 + i];
+
+		if (ps_state(w) == PS_RESIDENT && ps_zapped(w))
+			cold |= 1ULL << i;
+	}
+	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
 	pthread_mutex_unlock(&pg->chunk_locks[c]);
 	return evicted;
 }
@@ -295,15 +307,16 @@ void *pager_reclaim_thread(void *arg)
 
 		pthread_mutex_lock(&pg->space_lock);
 		while (!atomic_load(&pg->stopping) && !pg->reclaim_kick &&
-		       atomic_load(&pg->resident) < pg->wm_high) {
-			struct timespec until = realtime_after_ns(100 * 1000 * 1000);
+		       atomic_load(&pg->resident) < atomic_load(&pg->wm_high)) {
+			struct timespec until = pager_deadline_ns(100 * 1000 * 1000);
 
 			pthread_cond_timedwait(&pg->reclaim_cv, &pg->space_lock, &until);
 		}
 		pg->reclaim_kick = false;
 		pthread_mutex_unlock(&pg->space_lock);
 
-		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > pg->wm_low &&
+		atomic_store(&pg->reclaiming, true);
+		while (!atomic_load(&pg->stopping) && atomic_load(&pg->resident) > atomic_load(&pg->wm_low) &&
 		       scanned < 3 * pg->nchunks) {
 			unsigned got = clock_chunk(pg, pg->hand);
 
@@ -318,7 +331,8 @@ void *pager_reclaim_thread(void *arg)
 				break;
 			}
 		}
-		if (atomic_load(&pg->resident) > pg->wm_low && idle) {
+		atomic_store(&pg->reclaiming, false);
+		if (atomic_load(&pg->resident) > atomic_load(&pg->wm_low) && idle) {
 			/* Nothing to take now (all busy, or the store failing): pause. */
 			struct timespec ts = { 0, 5 * 1000 * 1000 };
 
@@ -330,7 +344,7 @@ void *pager_reclaim_thread(void *arg)
 
 bool pager_backoff_active(struct pager *pg)
 {
-	return now_ns() < atomic_load(&pg->backoff_until);
+	return pager_now_ns() < atomic_load(&pg->backoff_until);
 }
 
 void pager_kick_reclaim(struct pager *pg)

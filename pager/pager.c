@@ -7,6 +7,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -16,11 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/exit_status.h"
-#include "vmm/pager_internal.h"
-#include "vmm/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/internal.h"
+#include "pager/uffd_compat.h"
+#include "pager/util.h"
 
 /* --- the shadow: rmap by pgoff ------------------------------------------------ */
 
@@ -49,21 +48,46 @@ void pager_inval_end(struct pager *pg, struct inval *iv)
 	shadow_rmap_unlock(pg->obj);
 }
 
-/* Inside an invalidation of page p: update every spte that maps it. */
-void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what, uint64_t slot)
+/*
+ * Inside an invalidation of page p, on every secondary MMU that maps it.
+ * SU_WRITTEN: the page was found written (dirty): set D. SU_GONE: the page
+ * left the object (swapped, dropped, discarded): forget the translation.
+ * Secondary tables never hold a swap slot: the state word does.
+ */
+void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what)
 {
 	struct shadow_rmap_iter it;
 
 	for_each_rmap_spte(pg->obj, p, &it) {
 		shadow_lock(it.shadow);
-		if (what == SU_DIRTY)
+		if (what == SU_WRITTEN)
 			*it.sptep = spte_mark_written(*it.sptep);
-		else if (what == SU_SWAPPED)
-			shadow_spte_set_swapped(it.shadow, it.sptep, slot);
 		else
-			shadow_spte_set_zero(it.shadow, it.sptep);
+			shadow_spte_set_none(it.shadow, it.sptep);
 		shadow_unlock(it.shadow);
 	}
+}
+
+/*
+ * Inside an invalidation of page p: did a VMM consumer write it since its
+ * dirty bits were last harvested? Harvests them (clears D and W, so the
+ * next write faults through the handle again). The vCPUs' writes are
+ * learnt from the host ptes (PAGEMAP_SCAN), a handle's from its D bits.
+ */
+bool pager_harvest_consumer_dirty(struct pager *pg, uint64_t p)
+{
+	struct shadow_rmap_iter it;
+	bool dirty = false;
+
+	for_each_rmap_spte(pg->obj, p, &it) {
+		if (it.shadow != pg->vmm_shadow)
+			continue;
+		shadow_lock(it.shadow);
+		dirty |= is_dirty_spte(*it.sptep);
+		*it.sptep = spte_wrprotect_clean(*it.sptep);
+		shadow_unlock(it.shadow);
+	}
+	return dirty;
 }
 
 /* The gfn of object page p in our VM (its first mapping). */
@@ -87,21 +111,51 @@ bool pager_page_gfn(struct pager *pg, uint64_t p, uint64_t *gfn)
 void pager_report_memory_error(struct pager *pg, uint64_t p, uint64_t slot, int err)
 {
 	uint64_t gfn = 0;
+	char msg[256];
 
 	/* One explanation is enough: the guest is stopping. */
 	if (atomic_exchange(&pg->reported_memory_error, true))
 		return;
 	pager_page_gfn(pg, p, &gfn);
-	vmm_err("guest page at gpa 0x%llx (swap slot %llu): %s; stopping the guest rather "
-		"than give it wrong data", (unsigned long long)(gfn << PAGE_SHIFT),
-		(unsigned long long)slot,
-		err == -EBADMSG ? "swap checksum mismatch" : "swap read error");
-	vm_request_stop(pg->vm, VMM_EXIT_MEMORY);
+	snprintf(msg, sizeof(msg), "guest page at gpa 0x%llx (swap slot %llu): %s; stopping the "
+		 "guest rather than give it wrong data", (unsigned long long)(gfn << PAGE_SHIFT),
+		 (unsigned long long)slot,
+		 err == -EBADMSG ? "swap checksum mismatch" : "swap read error");
+	pager_err("%s", msg);
+	pager_event(pg, PAGER_EVENT_UNRESTORABLE, gfn << PAGE_SHIFT, msg);
+	pg->cfg.fatal(pg->cfg.opaque, PAGER_FATAL_UNRESTORABLE, msg);
 }
 
-static bool pager_access_cb(void *ctx, uint64_t gpa, void *buf, uint64_t len, bool write)
+void pager_event(struct pager *pg, enum pager_event ev, uint64_t gpa, const char *msg)
 {
-	return pager_access(ctx, gpa, buf, len, write);
+	if (pg->cfg.event)
+		pg->cfg.event(pg->cfg.opaque, ev, gpa, msg);
+}
+
+/* Object page of @gpa and the bytes of its region from gpa on; false if not RAM. */
+bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room)
+{
+	for (unsigned i = 0; i < pg->cfg.nr_regions; i++) {
+		const struct pager_region *r = &pg->cfg.regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size) {
+			*page = r->pgoff + ((gpa - r->gpa) >> PAGE_SHIFT);
+			if (room)
+				*room = r->size - (gpa - r->gpa);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool pager_limited(const struct pager *pg)
+{
+	return pg->limited;
+}
+
+uint64_t pager_default_overshoot(uint64_t limit)
+{
+	return limit / 4 > (16ULL << 20) ? limit / 4 : 16ULL << 20;
 }
 
 /* --- set-up ---------------------------------------------------------------------------- */
@@ -123,7 +177,7 @@ static int uffd_setup(struct pager *pg)
 	/* Not UFFD_USER_MODE_ONLY: KVM's accesses to guest RAM are kernel-mode faults. */
 	pg->uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (pg->uffd < 0) {
-		vmm_err("pager: userfaultfd: %s%s", strerror(errno),
+		pager_err("pager: userfaultfd: %s%s", strerror(errno),
 			errno == EPERM ? " (kernel faults need CAP_SYS_PTRACE or "
 					 "vm.unprivileged_userfaultfd=1)" : "");
 		return -1;
@@ -135,28 +189,28 @@ static int uffd_setup(struct pager *pg)
 		api.api = UFFD_API;
 		api.features &= ~(UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 		if (pg->uffd < 0 || ioctl(pg->uffd, UFFDIO_API, &api) < 0) {
-			vmm_err("pager: userfaultfd API handshake: %s", strerror(errno));
+			pager_err("pager: userfaultfd API handshake: %s", strerror(errno));
 			return -1;
 		}
 	}
 	if (!(api.features & UFFD_FEATURE_MINOR_SHMEM)) {
-		vmm_err("pager: this kernel's userfaultfd lacks minor faults on shmem (Linux 5.14+)");
+		pager_err("pager: this kernel's userfaultfd lacks minor faults on shmem (Linux 5.14+)");
 		return -1;
 	}
 	pg->wp_async = (api.features & UFFD_FEATURE_WP_ASYNC) &&
 		       (api.features & UFFD_FEATURE_WP_HUGETLBFS_SHMEM);
 	if (!pg->wp_async) {
 		reg.mode &= ~UFFDIO_REGISTER_MODE_WP;
-		vmm_info("pager: no asynchronous write protection here: every reclaimed page "
+		pager_info("pager: no asynchronous write protection here: every reclaimed page "
 			 "is written, none dropped clean");
 	}
 	if (ioctl(pg->uffd, UFFDIO_REGISTER, &reg) < 0) {
-		vmm_err("pager: registering guest RAM with userfaultfd: %s", strerror(errno));
+		pager_err("pager: registering guest RAM with userfaultfd: %s", strerror(errno));
 		return -1;
 	}
 	pg->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pg->pagemap_fd < 0 && pg->wp_async) {
-		vmm_err("pager: /proc/self/pagemap: %s", strerror(errno));
+		pager_err("pager: /proc/self/pagemap: %s", strerror(errno));
 		return -1;
 	}
 	pg->pagemap_scan = true;
@@ -170,73 +224,83 @@ static int scan_initial(struct pager *pg)
 
 	if (!vec || mincore(pg->base, pg->npages << PAGE_SHIFT, vec) < 0) {
 		free(vec);
-		vmm_err("pager: mincore: %s", strerror(errno));
+		pager_err("pager: mincore: %s", strerror(errno));
 		return -1;
 	}
 	for (uint64_t p = 0; p < pg->npages; p++) {
-		if (vec[p] & 1) {
-			pg->state[p] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
-			atomic_fetch_add(&pg->resident, 1);
-		}
+		if (vec[p] & 1)
+			page_loaded(pg, p);
 	}
 	atomic_store(&pg->c.resident_peak, atomic_load(&pg->resident));
 	free(vec);
 	return 0;
 }
 
-static int shadow_setup(struct pager *pg)
+/*
+ * Two secondary MMUs of the object, each on its own notifier space: the
+ * vCPUs' (pg->shadow: what the fault threads installed through
+ * userfaultfd) and the VMM consumers' (pg->vmm_shadow: every handle's
+ * translations). Both map every region; the rmap finds both.
+ */
+static struct shadow *shadow_mmu_create(struct pager *pg, struct mn_space **spacep)
 {
-	const struct guest_mem *mem = &pg->vm->mem;
+	struct shadow *s;
 
-	pg->space = mn_space_create();
-	pg->obj = pg->space ? shadow_object_create(pg->npages, pg) : NULL;
-	pg->shadow = pg->obj ? shadow_create(pg->space, pg) : NULL;
-	if (!pg->shadow)
-		return -1;
-	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		const struct guest_region *r = &mem->regions[i];
+	*spacep = mn_space_create();
+	s = *spacep ? shadow_create(*spacep, pg) : NULL;
+	if (!s)
+		return NULL;
+	for (unsigned i = 0; i < pg->cfg.nr_regions; i++) {
+		const struct pager_region *r = &pg->cfg.regions[i];
 		struct shadow_region *sr;
 
-		if (shadow_region_add(pg->shadow, pg->obj, r->pgoff, r->size >> PAGE_SHIFT,
-				      r->gpa >> PAGE_SHIFT, &sr))
-			return -1;
+		if (shadow_region_add(s, pg->obj, r->pgoff, r->size >> PAGE_SHIFT,
+				      r->gpa >> PAGE_SHIFT, &sr)) {
+			shadow_destroy(s);
+			return NULL;
+		}
 	}
-	return 0;
+	return s;
 }
 
-struct pager *pager_create(struct vm *vm)
+static int shadow_setup(struct pager *pg)
 {
-	const struct vm_config *cfg = vm->cfg;
+	pg->obj = shadow_object_create(pg->npages, pg);
+	if (!pg->obj)
+		return -1;
+	pg->shadow = shadow_mmu_create(pg, &pg->space);
+	pg->vmm_shadow = pg->shadow ? shadow_mmu_create(pg, &pg->vmm_space) : NULL;
+	return pg->vmm_shadow ? 0 : -1;
+}
+
+struct pager *pager_create(const struct pager_config *cfg)
+{
 	struct pager *pg = calloc(1, sizeof(*pg));
 
 	if (!pg)
 		return NULL;
-	pg->vm = vm;
-	pg->uffd = pg->pagemap_fd = pg->stop_fd = -1;
-	pg->base = vm->mem.base;
-	pg->memfd = vm->mem.fd;
-	pg->npages = vm->mem.size >> PAGE_SHIFT;
-	pg->limit = cfg->mem_resident >> PAGE_SHIFT;
-	/*
-	 * Reclaim wakes at wm_high and works down to wm_low, so faults rarely
-	 * wait for it. A limit that covers all of guest RAM can never be
-	 * exceeded: then there is nothing to reclaim, ever.
-	 */
-	if (pg->limit >= pg->npages) {
-		pg->wm_high = pg->wm_low = UINT64_MAX;
-	} else {
-		pg->wm_high = pg->limit - (pg->limit / 32 > 16 ? pg->limit / 32 : 16);
-		pg->wm_low = pg->limit - (pg->limit / 8 > 64 ? pg->limit / 8 : 64);
+	pg->cfg = *cfg;
+	pager_log_set(cfg->log, cfg->opaque);
+	if (cfg->stats_file && pager_stats_check(cfg->stats_file)) {
+		free(pg);
+		return NULL;
 	}
+	pg->uffd = pg->pagemap_fd = pg->stop_fd = -1;
+	pg->base = cfg->base;
+	pg->memfd = cfg->memfd;
+	pg->npages = cfg->size >> PAGE_SHIFT;
+	pg->limited = cfg->limit != 0;
+	pg->overshoot = pg->limited ? cfg->overshoot >> PAGE_SHIFT : 0;
+	pager_set_watermarks(pg, pg->limited ? cfg->limit >> PAGE_SHIFT : pg->npages);
 	pg->nchunks = (pg->npages + CHUNK_PAGES - 1) >> CHUNK_SHIFT;
 	pg->stats_file = cfg->stats_file;
-	pg->start_ns = now_ns();
+	pg->start_ns = pager_now_ns();
 	pthread_mutex_init(&pg->space_lock, NULL);
-	pthread_cond_init(&pg->space_cv, NULL);
-	pthread_cond_init(&pg->reclaim_cv, NULL);
+	pager_cond_init(&pg->space_cv);
+	pager_cond_init(&pg->reclaim_cv);
 	pg->store.fd = -1;
 
-	pg->state = mmap(NULL, pg->npages * sizeof(uint64_t), PROT_READ | PROT_WRITE,
+	pg->state = mmap(NULL, pg->npages * sizeof(*pg->state), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	pg->chunk_locks = calloc(pg->nchunks, sizeof(*pg->chunk_locks));
 	pg->rbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
@@ -244,43 +308,62 @@ struct pager *pager_create(struct vm *vm)
 	if (pg->state == MAP_FAILED || !pg->chunk_locks || !pg->rbuf || !pg->wbuf) {
 		if (pg->state == MAP_FAILED)
 			pg->state = NULL;
-		vmm_err("pager: out of memory");
+		pager_err("pager: out of memory");
 		goto fail;
 	}
 	for (uint64_t c = 0; c < pg->nchunks; c++)
 		pthread_mutex_init(&pg->chunk_locks[c], NULL);
 	if (shadow_setup(pg)) {
-		vmm_err("pager: cannot set up the shadow table");
+		pager_err("pager: cannot set up the shadow table");
 		goto fail;
 	}
+	if (!pg->limited)
+		return pg;
 	if (swap_store_open(&pg->store, cfg->swap_dir))
 		goto fail;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (pg->stop_fd < 0 || scan_initial(pg) || uffd_setup(pg))
 		goto fail;
-	pg->nr_fault_threads = cfg->pager_threads;
-	vm->mem.access = pager_access_cb;
-	vm->mem.access_ctx = pg;
+	pg->nr_fault_threads = cfg->threads;
 	return pg;
 fail:
 	pager_destroy(pg);
 	return NULL;
 }
 
+/*
+ * Reclaim wakes at wm_high and works down to wm_low, so faults rarely
+ * wait for it. A limit that covers all of guest RAM can never be
+ * exceeded: then there is nothing to reclaim, ever.
+ */
+void pager_set_watermarks(struct pager *pg, uint64_t limit)
+{
+	atomic_store(&pg->limit, limit);
+	if (limit >= pg->npages) {
+		atomic_store(&pg->wm_high, UINT64_MAX);
+		atomic_store(&pg->wm_low, UINT64_MAX);
+	} else {
+		atomic_store(&pg->wm_high, pager_wm_high(limit));
+		atomic_store(&pg->wm_low, pager_wm_low(limit));
+	}
+}
+
 int pager_start(struct pager *pg)
 {
+	if (!pg->limited)
+		return 0;
 	pg->fault_threads = calloc(pg->nr_fault_threads, sizeof(pthread_t));
 	if (!pg->fault_threads)
 		return -1;
 	for (unsigned i = 0; i < pg->nr_fault_threads; i++) {
 		if (pthread_create(&pg->fault_threads[i], NULL, pager_fault_thread, pg)) {
-			vmm_err("pager: cannot start fault thread %u", i);
+			pager_err("pager: cannot start fault thread %u", i);
 			pg->nr_fault_threads = i;
 			return -1;
 		}
 	}
 	if (pthread_create(&pg->reclaim_thread, NULL, pager_reclaim_thread, pg)) {
-		vmm_err("pager: cannot start the reclaim thread");
+		pager_err("pager: cannot start the reclaim thread");
 		return -1;
 	}
 	pg->threads_started = true;
@@ -307,14 +390,14 @@ void pager_destroy(struct pager *pg)
 	if (!pg)
 		return;
 	pager_stop(pg);
-	if (pg->vm->mem.access_ctx == pg) {
-		pg->vm->mem.access = NULL;
-		pg->vm->mem.access_ctx = NULL;
-	}
+	if (pg->vmm_shadow)
+		shadow_destroy(pg->vmm_shadow);
 	if (pg->shadow)
 		shadow_destroy(pg->shadow);
 	if (pg->obj)
 		shadow_object_destroy(pg->obj);
+	if (pg->vmm_space)
+		mn_space_destroy(pg->vmm_space);
 	if (pg->space)
 		mn_space_destroy(pg->space);
 	if (pg->uffd >= 0)
@@ -325,7 +408,7 @@ void pager_destroy(struct pager *pg)
 		close(pg->stop_fd);
 	swap_store_close(&pg->store);
 	if (pg->state)
-		munmap(pg->state, pg->npages * sizeof(uint64_t));
+		munmap(pg->state, pg->npages * sizeof(*pg->state));
 	free(pg->chunk_locks);
 	free(pg->fault_threads);
 	free(pg->rbuf);

@@ -7,24 +7,47 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "vmm/exit_status.h"
-#include "vmm/pager_internal.h"
-#include "vmm/uffd_compat.h"
-#include "vmm/util.h"
-#include "vmm/vm.h"
+#include "pager/internal.h"
+#include "pager/uffd_compat.h"
+#include "pager/util.h"
 
 /* --- userfaultfd resolution ---------------------------------------------------- */
 
 /*
+ * EEXIST from UFFDIO_COPY / UFFDIO_ZEROPAGE: page p is mapped although its
+ * state says absent or swapped, an invariant is broken. It is accepted only
+ * if it already holds exactly what we were installing (@src, or zeroes);
+ * else the caller stops the guest rather than declare anything clean.
+ */
+static int uffd_verify_existing(struct pager *pg, uint64_t p, const void *src)
+{
+	uint8_t cur[PAGE_SIZE];
+	static const uint8_t zero[PAGE_SIZE];
+
+	if (pread(pg->memfd, cur, PAGE_SIZE, (off_t)(p << PAGE_SHIFT)) != (ssize_t)PAGE_SIZE)
+		return -EIO;
+	if (memcmp(cur, src ? src : zero, PAGE_SIZE)) {
+		pager_err("pager: guest RAM page %llu is mapped with other contents although its "
+			  "state says %s: stopping", (unsigned long long)p,
+			  src ? "swapped" : "absent");
+		return -EEXIST;
+	}
+	return 0;
+}
+
+/*
  * One UFFDIO_{COPY,ZEROPAGE,CONTINUE} over [p, p + n). EAGAIN (the mapping
- * is changing) is retried; EEXIST (a page already mapped) is resolved
- * page by page, keeping what is mapped. Returns 0 or -errno.
+ * is changing) is retried after what was done; EEXIST (a page already
+ * mapped) is resolved page by page from the first page not yet done, each
+ * page with its own source; an existing page is verified for COPY and
+ * ZEROPAGE (uffd_verify_existing), expected for CONTINUE. Returns 0 or -errno.
  */
 static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n,
 			const void *src, uint64_t mode)
@@ -38,6 +61,9 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 	} a;
 
 	for (int tries = 0; tries < 100; tries++) {
+		/* Pages before start are done; src, if any, is the source of start. */
+		uint64_t first = (start - (uintptr_t)pg->base) >> PAGE_SHIFT;
+
 		memset(&a, 0, sizeof(a));
 		if (cmd == UFFDIO_COPY) {
 			a.copy = (struct uffdio_copy){ .dst = start, .src = (uintptr_t)src,
@@ -54,7 +80,7 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 			return 0;
 		if (errno == EAGAIN && *result > 0 && (uint64_t)*result < len) {
 			/* Partly done: continue after what was resolved. */
-			uint64_t done = *result;
+			uint64_t done = *result & ~(PAGE_SIZE - 1);
 
 			start += done;
 			len -= done;
@@ -65,14 +91,19 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 		if (errno == EAGAIN)
 			continue;
 		if (errno == EEXIST) {
-			if (n == 1) {
-				struct uffdio_range wake = { start, len };
+			unsigned left = len >> PAGE_SHIFT;
 
-				ioctl(pg->uffd, UFFDIO_WAKE, &wake);
-				return 0;
+			if (left == 1) {
+				struct uffdio_range wake = { start, len };
+				int ret = cmd == UFFDIO_CONTINUE ? 0 :
+					  uffd_verify_existing(pg, first, src);
+
+				if (!ret)
+					ioctl(pg->uffd, UFFDIO_WAKE, &wake);
+				return ret;
 			}
-			for (unsigned i = 0; i < n; i++) {
-				int ret = uffd_resolve(pg, cmd, p + i, 1,
+			for (unsigned i = 0; i < left; i++) {
+				int ret = uffd_resolve(pg, cmd, first + i, 1,
 						       src ? (const uint8_t *)src + ((uint64_t)i << PAGE_SHIFT) : NULL,
 						       mode);
 				if (ret)
@@ -82,6 +113,7 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 		}
 		return -errno;
 	}
+	(void)p;
 	return -EAGAIN;
 }
 
@@ -109,30 +141,9 @@ static enum action page_action(const struct fault_ctx *fc, uint64_t w)
 	case PS_SWAPPED:
 		return ACT_COPY;
 	default:
-		if (!(w & PF_ZAPPED))
+		if (!ps_zapped(w))
 			return ACT_NONE;
 		return fc->keep_clean && ps_clean(w) ? ACT_CONT_WP : ACT_CONT;
-	}
-}
-
-/*
- * Pages [q, q + n) were just mapped: write-protected ones keep their swap
- * slot and stay clean; writable ones are dirty from now on, their slot freed.
- */
-static void settle_installed(struct pager *pg, uint64_t q, unsigned n, bool clean)
-{
-	for (unsigned k = 0; k < n; k++) {
-		uint64_t *w = &pg->state[q + k], slot = ps_slot(*w);
-
-		if (clean) {
-			*w = ps_make(PS_RESIDENT, 0, slot);
-			continue;
-		}
-		if (slot != SWAP_NO_SLOT) {
-			swap_slot_free(&pg->store, slot);
-			atomic_fetch_add(&pg->c.dirtied, 1);
-		}
-		*w = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
 	}
 }
 
@@ -164,8 +175,7 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			if (ret)
 				break;
 			for (unsigned k = 0; k < run; k++)
-				pg->state[q + k] = ps_make(PS_RESIDENT, PF_DIRTY, SWAP_NO_SLOT);
-			atomic_fetch_add(&pg->c.zero_fills, run);
+				page_zero_filled(pg, q + k);
 			fc->used += run;
 			break;
 		case ACT_COPY:
@@ -188,8 +198,8 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					   fc->keep_clean ? UFFDIO_COPY_MODE_WP : 0);
 			if (ret)
 				break;
-			settle_installed(pg, q, run, fc->keep_clean);
-			atomic_fetch_add(&pg->c.swapped_in, run);
+			for (unsigned k = 0; k < run; k++)
+				page_swapped_in(pg, q + k, fc->keep_clean);
 			fc->used += run;
 			break;
 		case ACT_CONT:
@@ -198,12 +208,12 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 					   act == ACT_CONT_WP ? UFFDIO_CONTINUE_MODE_WP : 0);
 			if (ret)
 				break;
-			settle_installed(pg, q, run, act == ACT_CONT_WP);
-			atomic_fetch_add(&pg->c.continued, run);
+			for (unsigned k = 0; k < run; k++)
+				page_continued(pg, q + k, act == ACT_CONT_WP);
 			break;
 		}
 		if (ret) {
-			vmm_err("pager: resolving guest RAM page %llu: %s",
+			pager_err("pager: resolving guest RAM page %llu: %s",
 				(unsigned long long)q, strerror(-ret));
 			return ret;
 		}
@@ -217,45 +227,68 @@ static int resolve_cb(struct shadow_fault *f, void *ctx)
 	return resolve_pages(ctx, f->pgoff, f->npages);
 }
 
-/* Reserve @need resident pages if they fit under the limit (or @force). */
-static bool reserve(struct pager *pg, uint64_t need, bool force)
+/* Reserve @need resident pages if they fit under @cap. */
+static bool reserve(struct pager *pg, uint64_t need, uint64_t cap)
 {
 	uint64_t r = atomic_load(&pg->resident);
 
 	do {
-		if (!force && r + need > pg->limit)
+		if (r + need > cap)
 			return false;
 	} while (!atomic_compare_exchange_weak(&pg->resident, &r, r + need));
 	return true;
 }
 
 /*
- * Chunk lock held: reserve @need more resident pages, waiting for reclaim
- * while they do not fit under the limit. Reclaim skips chunks it cannot
- * trylock, so it never waits for us; if it cannot make room (the store is
- * failing, everything else is busy) we go on above the limit after a
- * bounded wait, and the stats show it.
+ * Reserve @need more resident pages, waiting for reclaim while they do not
+ * fit under the limit (the bound of pager.h: resident <= limit while the
+ * store takes pages). Reclaim skips chunks it cannot trylock, so it never
+ * waits for us. While the store cannot take pages (full, write errors:
+ * reclaim backs off) we go on above the limit, up to the overshoot; past
+ * it the fault is held (PAGER_EVENT_STORE_FULL: its vCPU is paused) until
+ * slots free up (PAGER_EVENT_STORE_OK) or the pager stops. Waits are timed
+ * on CLOCK_MONOTONIC.
  */
 static void throttle(struct pager *pg, uint64_t need)
 {
-	struct timespec until;
-	bool got;
+	uint64_t waited_ns = 0;
+	bool paused = false;
 
-	if (reserve(pg, need, false))
+	if (reserve(pg, need, atomic_load(&pg->limit)))
 		return;
 	atomic_fetch_add(&pg->c.throttled, 1);
+	atomic_fetch_add(&pg->throttle_waiters, 1);
 	pthread_mutex_lock(&pg->space_lock);
-	for (int rounds = 0; !(got = reserve(pg, need, false)) && rounds < 100; rounds++) {
-		if (atomic_load(&pg->stopping) || pager_backoff_active(pg))
+	while (!reserve(pg, need, atomic_load(&pg->limit))) {
+		struct timespec until;
+		bool failing = pager_backoff_active(pg) || atomic_load(&pg->store_failing);
+
+		/* Reclaim cannot help for a long while (or at all): the overshoot. */
+		if (atomic_load(&pg->stopping)) {
+			reserve(pg, need, UINT64_MAX);
 			break;
+		}
+		if ((failing || waited_ns >= PAGER_THROTTLE_MAX_NS) &&
+		    reserve(pg, need, pager_resident_bound(pg)))
+			break;
+		if (failing && !paused && atomic_load(&pg->resident) + need > pager_resident_bound(pg)) {
+			paused = true;
+			atomic_fetch_add(&pg->c.full_pauses, 1);
+			if (!atomic_exchange(&pg->paused_full, true))
+				pager_event(pg, PAGER_EVENT_STORE_FULL, 0,
+					    "the swap store cannot take pages and guest RAM reached "
+					    "--mem-resident plus the overshoot");
+		}
 		pg->reclaim_kick = true;
 		pthread_cond_signal(&pg->reclaim_cv);
-		until = realtime_after_ns(10 * 1000 * 1000);
+		until = pager_deadline_ns(10 * 1000 * 1000);
 		pthread_cond_timedwait(&pg->space_cv, &pg->space_lock, &until);
+		waited_ns += 10 * 1000 * 1000;
 	}
-	if (!got)
-		reserve(pg, need, true);
 	pthread_mutex_unlock(&pg->space_lock);
+	if (paused && atomic_exchange(&pg->paused_full, false))
+		pager_event(pg, PAGER_EVENT_STORE_OK, 0, "swap slots are free again");
+	atomic_fetch_sub(&pg->throttle_waiters, 1);
 }
 
 static void note_resident(struct pager *pg)
@@ -264,13 +297,16 @@ static void note_resident(struct pager *pg)
 
 	while (r > peak && !atomic_compare_exchange_weak(&pg->c.resident_peak, &peak, r))
 		;
-	if (r >= pg->wm_high)
+	if (r >= atomic_load(&pg->wm_high))
 		pager_kick_reclaim(pg);
 }
 
 /*
  * Chunk lock held: make object pages [p, p + n) present (n clipped to the
- * chunk), through the shadow's fault path and its retry protocol.
+ * chunk), through the shadow's fault path and its retry protocol. While
+ * there is no room under the limit the chunk lock is dropped and retaken
+ * around the wait (throttle), so callers must not rely on states read
+ * before the call.
  */
 int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 			   uint8_t *buf, bool from_uffd)
@@ -281,10 +317,27 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 	uint64_t gfn, need = 0;
 	int ret;
 
-	for (unsigned i = 0; i < n; i++)
-		need += ps_state(pg->state[p + i]) != PS_RESIDENT;
-	if (need)
-		throttle(pg, need);
+	/*
+	 * Reserve room for the pages that are not resident. While there is
+	 * none, wait holding no lock unit (reclaim, discards and faults on
+	 * the chunk's other pages go on meanwhile), then count again: the
+	 * states may have changed.
+	 */
+	for (uint64_t have = 0;;) {
+		need = 0;
+		for (unsigned i = 0; i < n; i++)
+			need += ps_state(pg->state[p + i]) != PS_RESIDENT;
+		if (need <= have) {
+			atomic_fetch_sub(&pg->resident, have - need);
+			break;
+		}
+		if (reserve(pg, need - have, atomic_load(&pg->limit)))
+			break;
+		pthread_mutex_unlock(chunk_lock(pg, p));
+		throttle(pg, need - have);
+		have = need;
+		pthread_mutex_lock(chunk_lock(pg, p));
+	}
 	if (!pager_page_gfn(pg, p, &gfn))
 		return -EFAULT;
 	/* Returns how many sptes it installed: 0 when gfn was present already. */
@@ -314,16 +367,14 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p, uint64_t end)
 {
 	struct seq_hint *h = &pg->hints[tid % SEQ_HINTS];
-	unsigned window = 1, n;
+	uint64_t next = 0;
+	unsigned window = 0, n;
 
 	if (atomic_load_explicit(&h->tid, memory_order_relaxed) == tid) {
-		uint64_t next = atomic_load_explicit(&h->next, memory_order_relaxed);
-		unsigned w = atomic_load_explicit(&h->window, memory_order_relaxed);
-
-		if (p >= next && p <= next + w)
-			window = w * 2 > CHUNK_PAGES ? CHUNK_PAGES : w * 2;
+		next = atomic_load_explicit(&h->next, memory_order_relaxed);
+		window = atomic_load_explicit(&h->window, memory_order_relaxed);
 	}
-	n = p + window > end ? end - p : window;
+	window = ps_fault_window(next, window, p, end, CHUNK_PAGES, &n);
 	atomic_store_explicit(&h->tid, tid, memory_order_relaxed);
 	atomic_store_explicit(&h->window, window, memory_order_relaxed);
 	atomic_store_explicit(&h->next, p + n, memory_order_relaxed);
@@ -335,7 +386,7 @@ static unsigned fault_window(struct pager *pg, unsigned tid, uint64_t p, uint64_
 static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *buf)
 {
 	uint64_t addr = msg->arg.pagefault.address & ~(PAGE_SIZE - 1);
-	uint64_t flags = msg->arg.pagefault.flags, t0 = now_ns(), p, end;
+	uint64_t flags = msg->arg.pagefault.flags, t0 = pager_now_ns(), p, end;
 	unsigned n;
 	int ret;
 
@@ -359,11 +410,14 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 	pthread_mutex_unlock(chunk_lock(pg, p));
 	if (ret && ret != -EBADMSG && ret != -EIO && !atomic_load(&pg->stopping)) {
 		/* The faulting vCPU would wait forever: end the VM instead. */
-		vmm_err("pager: fault at guest RAM page %llu not resolved: %s",
-			(unsigned long long)p, strerror(-ret));
-		vm_request_stop(pg->vm, VMM_EXIT_INTERNAL);
+		char why[128];
+
+		snprintf(why, sizeof(why), "pager: fault at guest RAM page %llu not resolved: %s",
+			 (unsigned long long)p, strerror(-ret));
+		pager_err("%s", why);
+		pg->cfg.fatal(pg->cfg.opaque, PAGER_FATAL_INTERNAL, why);
 	}
-	pager_hist_add(pg, now_ns() - t0);
+	pager_hist_add(pg, pager_now_ns() - t0);
 }
 
 void *pager_fault_thread(void *arg)
@@ -373,7 +427,7 @@ void *pager_fault_thread(void *arg)
 	uint8_t *buf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
 
 	if (!buf) {
-		vmm_err("pager: out of memory for a fault thread");
+		pager_err("pager: out of memory for a fault thread");
 		return NULL;
 	}
 	pthread_setname_np(pthread_self(), "pager-fault");
@@ -397,49 +451,4 @@ void *pager_fault_thread(void *arg)
 	}
 	free(buf);
 	return NULL;
-}
-
-/* --- VMM access ---------------------------------------------------------------------- */
-
-bool pager_access(struct pager *pg, uint64_t gpa, void *buf, uint64_t len, bool write)
-{
-	/* One page at a time: a swap-in lands here before UFFDIO_COPY. */
-	uint8_t *b = buf, tmp[PAGE_SIZE];
-	bool ok = true;
-
-	while (ok && len) {
-		const struct guest_region *r = guest_mem_region(&pg->vm->mem, gpa);
-		uint64_t off = gpa & (PAGE_SIZE - 1), n = PAGE_SIZE - off, p;
-		ssize_t done;
-
-		if (!r) {
-			ok = false;
-			break;
-		}
-		if (n > len)
-			n = len;
-		p = r->pgoff + ((gpa - r->gpa) >> PAGE_SHIFT);
-		pthread_mutex_lock(chunk_lock(pg, p));
-		/*
-		 * The chunk lock keeps every invalidation of the page out until
-		 * the copy is done. Copy through the memfd, not the mapping, so
-		 * this thread cannot fault on its own userfaultfd.
-		 */
-		ok = pager_fault_in_locked(pg, p, 1, write, tmp, false) == 0;
-		if (ok && write) {
-			done = pwrite(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
-			if (ps_slot(pg->state[p]) != SWAP_NO_SLOT)
-				swap_slot_free(&pg->store, ps_slot(pg->state[p]));
-			pg->state[p] = ps_make(PS_RESIDENT, (pg->state[p] & PF_ZAPPED) | PF_DIRTY,
-					       SWAP_NO_SLOT);
-		} else if (ok) {
-			done = pread(pg->memfd, b, n, (p << PAGE_SHIFT) + off);
-		}
-		ok = ok && done == (ssize_t)n;
-		pthread_mutex_unlock(chunk_lock(pg, p));
-		gpa += n;
-		b += n;
-		len -= n;
-	}
-	return ok;
 }

@@ -1,0 +1,33 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# tests/pager.mk - unit and concurrency tests of pager/ (Check), none of
+# which needs /dev/kvm: test_pager_state (the pure parts: state words,
+# transitions, runs, batch windows, watermarks) and test_pager_handle (the
+# consumer path against a real pager: memfd, userfaultfd, reclaim, swap
+# file), the latter also built from the library sources with
+# ThreadSanitizer.
+check_PROGRAMS += tests/test_pager_state tests/test_pager_handle
+TESTS += tests/test_pager_state tests/test_pager_handle
+PAGER_TEST_LDADD = pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
+	$(CHECK_LIBS) $(PTHREAD_LIBS)
+
+tests_test_pager_state_SOURCES = tests/test_pager_state.c
+tests_test_pager_state_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pager_state_LDADD = $(CHECK_LIBS)
+
+tests_test_pager_handle_SOURCES = tests/test_pager_handle.c
+tests_test_pager_handle_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pager_handle_LDADD = $(PAGER_TEST_LDADD)
+
+if ENABLE_TSAN
+check_PROGRAMS += tests/test_pager_handle_tsan
+TESTS += tests/test_pager_handle_tsan
+tests_test_pager_handle_tsan_SOURCES = \
+	tests/test_pager_handle.c \
+	$(pager_libpager_a_SOURCES) \
+	$(shadow_libshadow_a_SOURCES) \
+	$(notifier_libnotifier_a_SOURCES)
+tests_test_pager_handle_tsan_CFLAGS = \
+	$(AM_CFLAGS) $(CHECK_CFLAGS) $(TSAN_CFLAGS) -DTEST_TSAN
+tests_test_pager_handle_tsan_LDFLAGS = $(TSAN_LDFLAGS)
+tests_test_pager_handle_tsan_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
+endif
