@@ -114,11 +114,7 @@ GUEST_SPECS = \
 	guest-tests/balloon-hostile-oob.gt \
 	guest-tests/balloon-hostile-overflow.gt \
 	guest-tests/balloon-hostile-index.gt \
-	guest-tests/balloon-hostile-head.gt
-
-# Balloon specs that need gmem_discard to work under the pager (the memory
-# object's discard transition); they join GUEST_SPECS once it does.
-GUEST_SPECS_PAGER_DISCARD = \
+	guest-tests/balloon-hostile-head.gt \
 	guest-tests/balloon-pager.gt \
 	guest-tests/balloon-overcommit-4x.gt
 
@@ -147,4 +143,4 @@ EXTRA_DIST += \
 	guest-tests/stress.c \
 	guest-tests/cpuid.c \
 	guest-tests/balloon.c \
-	$(GUEST_SPECS) $(GUEST_SPECS_PAGER_DISCARD)
+	$(GUEST_SPECS)

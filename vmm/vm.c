@@ -156,11 +156,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		vmm_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return -1;
 	}
-	if (vm_devices_init(vm))
-		return -1;
 	if (loader_load(vm))
 		return -1;
+	/* Devices open guest-memory handles on the memory object: it comes first. */
 	if (vm_pager_create(vm))
+		return -1;
+	if (vm_devices_init(vm))
 		return -1;
 
 	vm->vcpus = calloc(cfg->cpus, sizeof(*vm->vcpus));
