@@ -68,11 +68,15 @@ done
 
 # A signal during set-up (held there by a hook only tests set) ends the
 # VMM with 12 too, instead of waiting blocked until set-up ends.
+# (The last run's stderr is removed first: the shell truncates it only
+# once the background job has started, and its stale lines must not pass
+# for the new VMM's.)
 for sig in TERM INT; do
+	rm -f "$tmp/err"
 	VMM_TEST_SETUP_STALL=1 "$VMM" run "$g/halt.elf" </dev/null >/dev/null 2>"$tmp/err" &
 	pid=$!
 	n=0
-	while ! grep -q 'set-up stalled' "$tmp/err" && [ $n -lt 100 ]; do
+	while ! grep -qs 'set-up stalled' "$tmp/err" && [ $n -lt 100 ]; do
 		sleep 0.1
 		n=$((n + 1))
 	done

@@ -85,9 +85,9 @@ static void io_dbg_log(const struct io_bus *bus, uint64_t addr, const uint8_t *d
 			"counted, not logged", what, IO_DBG_ADDRS);
 }
 
+/* At exit, once every vCPU thread has stopped: the table is no longer written. */
 void io_debug_summary(void)
 {
-	pthread_mutex_lock(&io_dbg_lock);
 	for (unsigned i = 0; i < io_dbg_nr; i++) {
 		const struct io_dbg_entry *e = &io_dbg[i];
 
@@ -99,7 +99,6 @@ void io_debug_summary(void)
 	if (io_dbg_others)
 		vmm_dbg("%llu more unhandled accesses to other addresses, the first logged",
 			(unsigned long long)io_dbg_others);
-	pthread_mutex_unlock(&io_dbg_lock);
 }
 
 int io_register(struct io_bus *bus, uint64_t base, uint64_t len,

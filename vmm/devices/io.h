@@ -48,7 +48,8 @@ bool io_dispatch(struct io_bus *bus, uint64_t addr, uint8_t *data,
 
 /*
  * With --debug: how many unclaimed accesses each address got beyond the
- * few that were logged (the log is limited per address).
+ * few that were logged (the log is limited per address). Only after every
+ * vCPU thread has stopped.
  */
 void io_debug_summary(void);
 
