@@ -79,8 +79,9 @@ static bool sums_reserve(struct swap_store *st, uint64_t slot)
 
 	if (slot < st->sums_cap)
 		return true;
+	/* Grow by a quarter: at most 25% of the checksums' memory unused. */
 	while (cap <= slot)
-		cap *= 2;
+		cap += cap / 4;
 	p = realloc(st->sums, cap * sizeof(*p));
 	if (!p)
 		return false;
