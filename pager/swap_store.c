@@ -66,7 +66,8 @@ void swap_store_close(struct swap_store *st)
 	free(st->free);
 	free(st->sums);
 	free(st->dir);
-	st->free = st->sums = NULL;
+	st->free = NULL;
+	st->sums = NULL;
 	st->dir = NULL;
 }
 
@@ -74,12 +75,13 @@ void swap_store_close(struct swap_store *st)
 static bool sums_reserve(struct swap_store *st, uint64_t slot)
 {
 	uint64_t cap = st->sums_cap ? st->sums_cap : 4096;
-	uint64_t *p;
+	uint32_t *p;
 
 	if (slot < st->sums_cap)
 		return true;
+	/* Grow by a quarter: at most 25% of the checksums' memory unused. */
 	while (cap <= slot)
-		cap *= 2;
+		cap += cap / 4;
 	p = realloc(st->sums, cap * sizeof(*p));
 	if (!p)
 		return false;
@@ -201,7 +203,7 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 			uint64_t sum = swap_checksum(pages[i + k], b + (uint64_t)(i + k) * PAGE_SIZE);
 
 			pthread_mutex_lock(&st->lock);
-			st->sums[slots[i + k]] = sum;
+			st->sums[slots[i + k]] = (uint32_t)sum;
 			pthread_mutex_unlock(&st->lock);
 			if (st->corrupt_at && nth >= st->corrupt_at) {
 				uint8_t bad = b[(uint64_t)(i + k) * PAGE_SIZE + 100] ^ 0x40;
@@ -240,12 +242,12 @@ int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
 	}
 	atomic_fetch_add(&st->bytes_read, len);
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t want;
+		uint32_t want;
 
 		pthread_mutex_lock(&st->lock);
 		want = slot + i < st->sums_cap ? st->sums[slot + i] : 0;
 		pthread_mutex_unlock(&st->lock);
-		if (swap_checksum(pages[i], (uint8_t *)buf + (size_t)i * PAGE_SIZE) != want) {
+		if ((uint32_t)swap_checksum(pages[i], (uint8_t *)buf + (size_t)i * PAGE_SIZE) != want) {
 			*bad = i;
 			atomic_fetch_add(&st->checksum_errors, 1);
 			return -EBADMSG;

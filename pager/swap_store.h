@@ -37,7 +37,7 @@ struct swap_store {
 	uint64_t nr_free, free_cap;
 	uint64_t next_fresh;		/* slots below it were allocated once */
 	uint64_t in_use;
-	uint64_t *sums;			/* per slot: checksum of page + contents */
+	uint32_t *sums;			/* per slot: checksum of page + contents (low 32 bits) */
 	uint64_t sums_cap;
 	/* fault injection thresholds, 0 = off */
 	uint64_t fail_write_at, fail_read_at, enospc_at, corrupt_at;

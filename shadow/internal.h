@@ -29,7 +29,7 @@ static_assert(DIR_ENTRIES == 1 << (DIR_SHIFT - NODE_SHIFT), "dir size");
 static_assert(2 * CHUNK_PAGES <= UINT16_MAX, "coverage count fits u16");
 
 struct shadow_chunk {
-	uint64_t spte[CHUNK_PAGES];
+	spte_t spte[CHUNK_PAGES];
 };
 
 /*
@@ -47,7 +47,7 @@ struct shadow_dir {
 	uint32_t nr_nodes;
 };
 
-static_assert(sizeof(struct shadow_chunk) == 4096, "chunk is 4 KiB");
+static_assert(sizeof(struct shadow_chunk) == 512, "chunk is 512 bytes: one byte per gfn");
 static_assert(sizeof(struct shadow_node) == 5128, "node size as documented");
 static_assert(sizeof(struct shadow_dir) == 4104, "dir size as documented");
 
@@ -100,12 +100,12 @@ struct shadow {
 };
 
 /* table.c, mmu_lock held (or the covering region's rmap_lock for lookups). */
-uint64_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn);
+spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn);
 /* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free chunks. */
 int shadow_table_cover(struct shadow *s, uint64_t gfn, uint64_t npages);
 void shadow_table_uncover(struct shadow *s, uint64_t gfn, uint64_t npages);
 
 /* shadow.c, mmu_lock held: forget an spte, keeping the statistics right. */
-void shadow_spte_clear(struct shadow *s, uint64_t *sptep);
+void shadow_spte_clear(struct shadow *s, spte_t *sptep);
 
 #endif /* SHADOW_INTERNAL_H */

@@ -14,7 +14,7 @@
  * Zap: present -> access-tracked, so the next touch faults.  Returns true
  * if the spte was present (a real mapping went away).
  */
-static bool mmu_spte_zap(struct shadow *s, uint64_t *sptep)
+static bool mmu_spte_zap(struct shadow *s, spte_t *sptep)
 {
 	uint64_t old = *sptep;
 
@@ -27,7 +27,7 @@ static bool mmu_spte_zap(struct shadow *s, uint64_t *sptep)
 }
 
 /* Fault: any -> present (make_fault_spte).  Keeps the present count. */
-static void mmu_spte_set(struct shadow *s, uint64_t *sptep, uint64_t spte)
+static void mmu_spte_set(struct shadow *s, spte_t *sptep, uint64_t spte)
 {
 	assert(is_shadow_present_spte(spte));
 	if (!is_shadow_present_spte(*sptep))
@@ -37,24 +37,14 @@ static void mmu_spte_set(struct shadow *s, uint64_t *sptep, uint64_t spte)
 }
 
 /* Forget: any -> none, when a region goes away or moves. */
-void shadow_spte_clear(struct shadow *s, uint64_t *sptep)
+void shadow_spte_clear(struct shadow *s, spte_t *sptep)
 {
 	if (is_shadow_present_spte(*sptep))
 		atomic_fetch_sub(&s->present, 1);
 	*sptep = SPTE_NONE;
 }
 
-int shadow_spte_set_swapped(struct shadow *s, uint64_t *sptep, uint64_t slot)
-{
-	if (is_shadow_present_spte(*sptep))
-		return -EBUSY;
-	if (slot > SPTE_SWAP_SLOT_MAX)
-		return -EINVAL;
-	*sptep = make_swapped_spte(slot);
-	return 0;
-}
-
-int shadow_spte_set_none(struct shadow *s, uint64_t *sptep)
+int shadow_spte_set_none(struct shadow *s, spte_t *sptep)
 {
 	if (is_shadow_present_spte(*sptep))
 		return -EBUSY;
@@ -62,7 +52,7 @@ int shadow_spte_set_none(struct shadow *s, uint64_t *sptep)
 	return 0;
 }
 
-int shadow_spte_set_zero(struct shadow *s, uint64_t *sptep)
+int shadow_spte_set_zero(struct shadow *s, spte_t *sptep)
 {
 	if (is_shadow_present_spte(*sptep))
 		return -EBUSY;
@@ -207,7 +197,7 @@ void shadow_unlock(struct shadow *s)
 	pthread_mutex_unlock(&s->mmu_lock);
 }
 
-uint64_t *shadow_sptep(struct shadow *s, uint64_t gfn)
+spte_t *shadow_sptep(struct shadow *s, uint64_t gfn)
 {
 	return shadow_find_region(s, gfn) ? shadow_table_sptep(s, gfn) : NULL;
 }
@@ -228,7 +218,7 @@ struct shadow_region *shadow_find_region(struct shadow *s, uint64_t gfn)
 
 int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte)
 {
-	uint64_t *sptep;
+	spte_t *sptep;
 
 	pthread_mutex_lock(&s->mmu_lock);
 	sptep = shadow_sptep(s, gfn);
@@ -266,7 +256,7 @@ static int fault_sample(struct shadow *s, uint64_t gfn, unsigned int npages,
 {
 	bool write = flags & SHADOW_FAULT_WRITE;
 	struct shadow_region *r;
-	uint64_t *sptep, n;
+	spte_t *sptep, n;
 
 	if (s->released)
 		return -ESHUTDOWN;
@@ -313,7 +303,7 @@ static int fault_install(struct shadow *s, const struct shadow_fault *f)
 	int installed = 0;
 
 	for (unsigned int i = 0; i < f->npages; i++) {
-		uint64_t *sptep = shadow_table_sptep(s, f->gfn + i);
+		spte_t *sptep = shadow_table_sptep(s, f->gfn + i);
 
 		if (i && is_shadow_present_spte(*sptep))
 			continue;
@@ -410,7 +400,7 @@ int shadow_access(struct shadow *s, uint64_t gfn, unsigned int flags,
 	bool write = flags & SHADOW_FAULT_WRITE;
 
 	for (;;) {
-		uint64_t *sptep;
+		spte_t *sptep;
 		int ret = shadow_fault(s, gfn, 1, flags, resolve, ctx);
 
 		if (ret < 0)

@@ -21,10 +21,10 @@
  * guest-physical span in use (4,104 bytes, bits 26..18); a node of 512
  * chunk pointers and 512 coverage counts per GiB of span in use (5,128
  * bytes, bits 17..9); a chunk of 512 sptes per 2 MiB covered by a region
- * (4,096 bytes, bits 8..0).  Lookup is four dependent loads, O(1).
+ * (512 bytes, one byte per spte, bits 8..0).  Lookup is four dependent loads, O(1).
  * Nodes and chunks are freed when no region covers them any more, so for
- * guest RAM the table costs 512 * 4,096 + 5,128 = 2,102,280 bytes per GiB
- * (0.2%), plus 64 KiB per VM and 4,104 bytes per 512 GiB of span,
+ * guest RAM the table costs 512 * 512 + 5,128 = 267,272 bytes per GiB
+ * (0.025%), plus 64 KiB per VM and 4,104 bytes per 512 GiB of span,
  * whatever the holes between regions.  gfns are below SHADOW_GFN_LIMIT
  * (52-bit guest-physical addresses).  shadow_get_stats() reports the
  * bytes in use.
@@ -36,7 +36,7 @@
  *
  * Notifier.  A shadow subscribes to its VM's struct mn_space (indexed by
  * gfn).  invalidate_range_start zaps the present sptes of the range to
- * access-tracked (keeping W and D, and leaving swapped and zero sptes
+ * access-tracked (keeping W and D, and leaving zero sptes
  * alone); clear_young / test_young answer from the accessed bits;
  * release zaps everything and makes later faults fail.  shadow_fault()
  * is the fault path that follows the read_begin / read_retry protocol.
@@ -139,7 +139,7 @@ int shadow_region_add(struct shadow *s, struct shadow_object *obj,
 /*
  * Move @r to start at @gfn, keeping its pgoff (mremap): invalidates the old
  * gfns (every subscriber drops them), then moves each spte - zapped,
- * swapped, zero or none - to its new gfn, so the rmap of every object page
+ * zero or none - to its new gfn, so the rmap of every object page
  * now yields the new gfn and the same state.  The new range may overlap
  * the old one.  Errors leave the region where it was: -EINVAL past
  * SHADOW_GFN_LIMIT (nothing done); -EEXIST if the new gfns overlap another
@@ -151,8 +151,7 @@ int shadow_region_add(struct shadow *s, struct shadow_object *obj,
 int shadow_region_move(struct shadow_region *r, uint64_t gfn);
 
 /*
- * Remove @r: invalidate its gfns, forget their sptes (swap slots recorded
- * only there are the caller's to have saved), unlink it from the VM and the
+ * Remove @r: invalidate its gfns, forget their sptes, unlink it from the VM and the
  * object, free it.  Locks as shadow_region_move.
  */
 void shadow_region_remove(struct shadow_region *r);
@@ -178,7 +177,7 @@ void shadow_unlock(struct shadow *s);
  * The pointer stays valid while the lock is held (or while the covering
  * region cannot go away, i.e. under its object's rmap_lock).
  */
-uint64_t *shadow_sptep(struct shadow *s, uint64_t gfn);
+spte_t *shadow_sptep(struct shadow *s, uint64_t gfn);
 
 /* mmu_lock held: the region of @s covering @gfn, or NULL. */
 struct shadow_region *shadow_find_region(struct shadow *s, uint64_t gfn);
@@ -192,15 +191,14 @@ int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte);
 /*
  * mmu_lock held, and the caller inside an invalidation of the spte's gfn
  * (between mn_invalidate_range_start and _end on the shadow's space): the
- * pager finished reclaiming the page.  set_swapped records that the page
- * lives in swap @slot; set_zero that it is all zero.  Returns -EBUSY and
+ * pager finished reclaiming the page.  set_zero records that it is all
+ * zero.  Returns -EBUSY and
  * changes nothing if the spte is present, which means no invalidation
  * covered it.
  */
-int shadow_spte_set_swapped(struct shadow *s, uint64_t *sptep, uint64_t slot);
-int shadow_spte_set_zero(struct shadow *s, uint64_t *sptep);
+int shadow_spte_set_zero(struct shadow *s, spte_t *sptep);
 /* Same rules: the page left the object; its translation is forgotten (none). */
-int shadow_spte_set_none(struct shadow *s, uint64_t *sptep);
+int shadow_spte_set_none(struct shadow *s, spte_t *sptep);
 
 /*
  * Range walk, mmu_lock held: visits, in increasing gfn order, every gfn of
@@ -219,10 +217,10 @@ struct shadow_walk {
 	struct shadow *shadow;
 	uint64_t gfn;		/* current gfn (valid in the loop body) */
 	uint64_t end;
-	uint64_t *sptep;	/* current spte (valid in the loop body) */
+	spte_t *sptep;	/* current spte (valid in the loop body) */
 	/* private */
 	uint64_t next;		/* the next gfn to visit */
-	uint64_t *chunk;	/* sptes of next's chunk, if looked up */
+	spte_t *chunk;		/* sptes of next's chunk, if looked up */
 };
 
 void shadow_walk_init(struct shadow_walk *w, struct shadow *s,
@@ -237,10 +235,10 @@ bool shadow_walk_next(struct shadow_walk *w);
 /*
  * What a fault is resolving, handed to the resolve step.  All fields but
  * map_writable are inputs.  old_spte[i] is the spte of gfn + i sampled
- * after read_begin: none, zero, swapped(slot) or access-tracked tells the
- * pager where the page is (UFFDIO_ZEROPAGE, UFFDIO_COPY from the slot,
- * UFFDIO_CONTINUE); a present old spte means the page is mapped already
- * (only gfn + 0 can be present, for a write to a read-only spte).
+ * after read_begin: none, zero or access-tracked. Where the page is
+ * (absent, swapped in slot S) is the owner's state, never the spte's; a
+ * present old spte means the page is mapped already (only gfn + 0 can be
+ * present, for a write to a read-only spte).
  */
 struct shadow_fault {
 	struct shadow *shadow;
@@ -359,7 +357,7 @@ struct shadow_rmap_iter {
 	uint64_t gfn;
 	uint64_t pgoff;
 	uint64_t count;
-	uint64_t *sptep;
+	spte_t *sptep;
 	/* private */
 	struct shadow_object *obj;
 	uint64_t first, last;		/* object pages asked for, inclusive */

@@ -18,21 +18,21 @@
  *                  Keeps WRITABLE and DIRTY of the present spte it came from
  *                  (DIRTY: the page differs from any swap copy); ACCESSED
  *                  is gone by definition.
- *   swapped        TYPE_SWAPPED and a swap slot in bits 12..63: the page
- *                  lives only in the swap store.
  *   zero           TYPE_ZERO: the page is known to be all zero and has no
  *                  backing at all.
  *
- *    63                         12 11   6  5   4    3     2    1    0
- *   +-----------------------------+------+--------+-----+-----+----+-----+
- *   | swap slot (swapped only)    |  0   |  type  |  D  |  A  | W  |  P  |
- *   +-----------------------------+------+--------+-----+-----+----+-----+
+ *     7    6  5   4    3     2    1    0
+ *   +------+--------+-----+-----+----+-----+
+ *   |  0   |  type  |  D  |  A  | W  |  P  |
+ *   +------+--------+-----+-----+----+-----+
+ *
+ * A secondary table holds translations, not page states: where a page is
+ * (absent, swapped in slot S) is the pager's state word alone.
  *
  * Legal transitions (the helper that performs each):
  *   any -> present                     make_fault_spte (the fault path)
  *   present -> access-tracked          mark_spte_for_access_track (zap)
- *   not present -> swapped             make_swapped_spte   (the pager, inside
- *   not present -> zero                make_zero_spte       an invalidation)
+ *   not present -> zero                make_zero_spte (inside an invalidation)
  *   present: A set/cleared             spte_mkyoung, spte_mkold
  *   present/access-tracked: D, W       spte_mkdirty, spte_mark_written,
  *                                      spte_wrprotect_clean
@@ -53,13 +53,14 @@
 #define SPTE_TYPE_MASK		(3ULL << SPTE_TYPE_SHIFT)
 #define SPTE_TYPE_NONE		(0ULL << SPTE_TYPE_SHIFT)
 #define SPTE_TYPE_ACC_TRACK	(1ULL << SPTE_TYPE_SHIFT)
-#define SPTE_TYPE_SWAPPED	(2ULL << SPTE_TYPE_SHIFT)
+/* type 2 is unused: secondary tables hold no swap slots (the state word does) */
 #define SPTE_TYPE_ZERO		(3ULL << SPTE_TYPE_SHIFT)
 
-#define SPTE_SWAP_SLOT_SHIFT	12
-#define SPTE_SWAP_SLOT_BITS	(64 - SPTE_SWAP_SLOT_SHIFT)
-#define SPTE_SWAP_SLOT_MAX	((1ULL << SPTE_SWAP_SLOT_BITS) - 1)
-#define SPTE_SWAP_SLOT_MASK	(SPTE_SWAP_SLOT_MAX << SPTE_SWAP_SLOT_SHIFT)
+/*
+ * Stored in the tables as one byte per gfn (spte_t); the functions below
+ * take and return the value widened to uint64_t.
+ */
+typedef uint8_t spte_t;
 
 /* Bits an access-tracked spte keeps from the present spte it replaced. */
 #define SPTE_ACC_TRACK_SAVED_MASK	(SPTE_WRITABLE_MASK | SPTE_DIRTY_MASK)
@@ -73,29 +74,22 @@ static_assert(SPTE_NONE == 0, "calloc'd spte tables must read as none");
 static_assert(!(SPTE_TYPE_MASK & SPTE_PRESENT_MASK), "type overlaps present");
 static_assert(!(SPTE_ZERO & SPTE_PRESENT_MASK), "zero spte looks present");
 static_assert(SPTE_TYPE_NONE == SPTE_NONE, "none type is the zero value");
-/* The flag bits, the type and the slot do not overlap. */
+/* The flag bits and the type do not overlap. */
 static_assert(!((SPTE_PRESENT_MASK | SPTE_WRITABLE_MASK | SPTE_ACCESSED_MASK |
 		 SPTE_DIRTY_MASK) & SPTE_TYPE_MASK), "flags overlap type");
-static_assert(!(SPTE_SWAP_SLOT_MASK & (SPTE_TYPE_MASK | SPTE_DIRTY_MASK |
-		SPTE_ACCESSED_MASK | SPTE_WRITABLE_MASK | SPTE_PRESENT_MASK)),
-	      "swap slot overlaps low bits");
-static_assert(SPTE_SWAP_SLOT_SHIFT > SPTE_TYPE_SHIFT + 1, "slot above type");
+/* Every spte fits in the byte the tables store. */
+static_assert((SPTE_PRESENT_MASK | SPTE_WRITABLE_MASK | SPTE_ACCESSED_MASK |
+	       SPTE_DIRTY_MASK | SPTE_TYPE_MASK) <= 0xff, "spte fits in spte_t");
 /* An access-tracked spte never keeps PRESENT or ACCESSED. */
 static_assert(!(SPTE_ACC_TRACK_SAVED_MASK &
 		(SPTE_PRESENT_MASK | SPTE_ACCESSED_MASK)),
 	      "access tracking must drop present and accessed");
-/* Slot 0 is a valid slot and still differs from none and zero. */
-static_assert((SPTE_TYPE_SWAPPED | (0ULL << SPTE_SWAP_SLOT_SHIFT)) != SPTE_NONE,
-	      "swapped slot 0 must not read as none");
-static_assert(SPTE_TYPE_SWAPPED != SPTE_TYPE_ZERO &&
-	      SPTE_TYPE_SWAPPED != SPTE_TYPE_ACC_TRACK &&
-	      SPTE_TYPE_ZERO != SPTE_TYPE_ACC_TRACK, "types are distinct");
+static_assert(SPTE_TYPE_ZERO != SPTE_TYPE_ACC_TRACK, "types are distinct");
 
 enum spte_state {
 	SPTE_STATE_NONE,
 	SPTE_STATE_PRESENT,
 	SPTE_STATE_ACC_TRACK,
-	SPTE_STATE_SWAPPED,
 	SPTE_STATE_ZERO,
 };
 
@@ -120,12 +114,6 @@ static inline bool is_access_track_spte(uint64_t spte)
 {
 	return !is_shadow_present_spte(spte) &&
 	       spte_type(spte) == SPTE_TYPE_ACC_TRACK;
-}
-
-static inline bool is_swapped_spte(uint64_t spte)
-{
-	return !is_shadow_present_spte(spte) &&
-	       spte_type(spte) == SPTE_TYPE_SWAPPED;
 }
 
 static inline bool is_zero_spte(uint64_t spte)
@@ -156,12 +144,6 @@ static inline bool is_dirty_spte(uint64_t spte)
 	return is_resident_spte(spte) && (spte & SPTE_DIRTY_MASK);
 }
 
-static inline uint64_t spte_to_swap_slot(uint64_t spte)
-{
-	assert(is_swapped_spte(spte));
-	return spte >> SPTE_SWAP_SLOT_SHIFT;
-}
-
 static inline enum spte_state spte_state(uint64_t spte)
 {
 	if (is_shadow_present_spte(spte))
@@ -169,8 +151,6 @@ static inline enum spte_state spte_state(uint64_t spte)
 	switch (spte_type(spte)) {
 	case SPTE_TYPE_ACC_TRACK:
 		return SPTE_STATE_ACC_TRACK;
-	case SPTE_TYPE_SWAPPED:
-		return SPTE_STATE_SWAPPED;
 	case SPTE_TYPE_ZERO:
 		return SPTE_STATE_ZERO;
 	default:
@@ -191,13 +171,6 @@ static inline uint64_t make_present_spte(bool writable, bool accessed,
 	       (dirty ? SPTE_DIRTY_MASK : 0);
 }
 
-/* The page now lives in swap slot @slot (<= SPTE_SWAP_SLOT_MAX). */
-static inline uint64_t make_swapped_spte(uint64_t slot)
-{
-	assert(slot <= SPTE_SWAP_SLOT_MAX);
-	return SPTE_TYPE_SWAPPED | (slot << SPTE_SWAP_SLOT_SHIFT);
-}
-
 static inline uint64_t make_zero_spte(void)
 {
 	return SPTE_ZERO;
@@ -209,7 +182,7 @@ static inline uint64_t make_zero_spte(void)
  * Zap a present spte so that the next touch faults and is observed:
  * present -> access-tracked, keeping W and D (analogue:
  * mark_spte_for_access_track).  Any other state is returned unchanged, so
- * zapping is idempotent and keeps swapped slots and zero pages.
+ * zapping is idempotent and keeps zero sptes.
  */
 static inline uint64_t mark_spte_for_access_track(uint64_t spte)
 {

@@ -40,7 +40,7 @@ static uint64_t block_end(uint64_t gfn, unsigned int shift)
  * The sptes of @gfn's chunk, or NULL; then *skip is the first gfn past the
  * missing level, so walks jump over holes a node or a directory at a time.
  */
-static uint64_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
+static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
 			      uint64_t *skip)
 {
 	struct shadow_dir *dir;
@@ -65,10 +65,10 @@ static uint64_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
 	return chunk->spte;
 }
 
-uint64_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn)
+spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn)
 {
 	uint64_t skip;
-	uint64_t *sptes = lookup_chunk(s, gfn, &skip);
+	spte_t *sptes = lookup_chunk(s, gfn, &skip);
 
 	return sptes ? &sptes[chunk_index(gfn)] : NULL;
 }

@@ -18,7 +18,7 @@
 #define ROOT_BYTES	(8192 * 8)
 #define DIR_BYTES	4104
 #define NODE_BYTES	5128
-#define CHUNK_BYTES	4096
+#define CHUNK_BYTES	512	/* one byte per spte */
 
 /* --- spte helpers --------------------------------------------------------- */
 
@@ -30,7 +30,7 @@ START_TEST(test_none_spte_is_zero_and_nothing_else)
 	ck_assert(is_none_spte(spte));
 	ck_assert(!is_shadow_present_spte(spte));
 	ck_assert(!is_access_track_spte(spte));
-	ck_assert(!is_swapped_spte(spte));
+	ck_assert(!is_zero_spte(spte));
 	ck_assert(!is_zero_spte(spte));
 	ck_assert(!is_resident_spte(spte));
 	ck_assert(!is_writable_spte(spte));
@@ -55,26 +55,8 @@ START_TEST(test_present_spte_carries_its_flags)
 		ck_assert_int_eq(is_accessed_spte(spte), a);
 		ck_assert_int_eq(is_dirty_spte(spte), d);
 		ck_assert(!is_none_spte(spte) && !is_zero_spte(spte));
-		ck_assert(!is_swapped_spte(spte) && !is_access_track_spte(spte));
+		ck_assert(!is_zero_spte(spte) && !is_access_track_spte(spte));
 		ck_assert_int_eq(spte_state(spte), SPTE_STATE_PRESENT);
-	}
-}
-END_TEST
-
-START_TEST(test_swapped_spte_keeps_any_slot)
-{
-	uint64_t slots[] = { 0, 1, 12345, SPTE_SWAP_SLOT_MAX };
-
-	for (unsigned int i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
-		uint64_t spte = make_swapped_spte(slots[i]);
-
-		ck_assert(is_swapped_spte(spte));
-		ck_assert_uint_eq(spte_to_swap_slot(spte), slots[i]);
-		ck_assert(!is_shadow_present_spte(spte));
-		ck_assert(!is_resident_spte(spte));
-		ck_assert(!is_none_spte(spte) && !is_zero_spte(spte));
-		ck_assert(!is_dirty_spte(spte) && !is_writable_spte(spte));
-		ck_assert_int_eq(spte_state(spte), SPTE_STATE_SWAPPED);
 	}
 }
 END_TEST
@@ -86,7 +68,7 @@ START_TEST(test_zero_spte_is_its_own_state)
 	ck_assert(is_zero_spte(spte));
 	ck_assert(!is_none_spte(spte));
 	ck_assert(!is_shadow_present_spte(spte));
-	ck_assert(!is_swapped_spte(spte) && !is_access_track_spte(spte));
+	ck_assert(!is_access_track_spte(spte));
 	ck_assert(!is_resident_spte(spte));
 	ck_assert_int_eq(spte_state(spte), SPTE_STATE_ZERO);
 }
@@ -113,7 +95,7 @@ END_TEST
 
 START_TEST(test_zap_leaves_non_present_states_alone)
 {
-	uint64_t states[] = { SPTE_NONE, make_zero_spte(), make_swapped_spte(77),
+	uint64_t states[] = { SPTE_NONE, make_zero_spte(), make_zero_spte(),
 			      mark_spte_for_access_track(make_present_spte(true, false, true)) };
 
 	for (unsigned int i = 0; i < sizeof(states) / sizeof(states[0]); i++)
@@ -140,7 +122,7 @@ START_TEST(test_mark_written_dirties_resident_sptes_only)
 {
 	uint64_t clean = make_present_spte(false, true, false);
 	uint64_t tracked = mark_spte_for_access_track(clean);
-	uint64_t others[] = { SPTE_NONE, make_zero_spte(), make_swapped_spte(5) };
+	uint64_t others[] = { SPTE_NONE, make_zero_spte(), make_zero_spte() };
 
 	clean = spte_mark_written(clean);
 	ck_assert(is_shadow_present_spte(clean) && is_dirty_spte(clean) &&
@@ -163,8 +145,8 @@ START_TEST(test_wrprotect_clean_clears_dirty_and_writable)
 	ck_assert(!is_dirty_spte(p) && !is_writable_spte(p));
 	ck_assert(is_access_track_spte(at));
 	ck_assert(!is_dirty_spte(at) && !is_writable_spte(at));
-	ck_assert_uint_eq(spte_wrprotect_clean(make_swapped_spte(3)),
-			  make_swapped_spte(3));
+	ck_assert_uint_eq(spte_wrprotect_clean(make_zero_spte()),
+			  make_zero_spte());
 	ck_assert_uint_eq(spte_wrprotect_clean(SPTE_NONE), SPTE_NONE);
 }
 END_TEST
@@ -176,7 +158,7 @@ START_TEST(test_fault_spte_from_every_state)
 	uint64_t spte;
 
 	/* From swap or zero: clean, accessed if touched. */
-	spte = make_fault_spte(make_swapped_spte(9), true, true, false);
+	spte = make_fault_spte(make_zero_spte(), true, true, false);
 	ck_assert_uint_eq(spte, make_present_spte(true, true, false));
 	spte = make_fault_spte(make_zero_spte(), false, false, false);
 	ck_assert_uint_eq(spte, make_present_spte(false, false, false));
@@ -241,17 +223,16 @@ static uint64_t get(struct shadow *s, uint64_t gfn)
 static void pager_set(struct shadow *s, uint64_t gfn, uint64_t spte)
 {
 	struct mn_range r;
-	uint64_t *sptep;
+	spte_t *sptep;
 
 	mn_invalidate_range_start(shadow_space(s), &r, gfn, gfn + 1);
 	shadow_lock(s);
 	sptep = shadow_sptep(s, gfn);
 	ck_assert_ptr_nonnull(sptep);
-	if (is_swapped_spte(spte))
-		ck_assert_int_eq(shadow_spte_set_swapped(s, sptep,
-					spte_to_swap_slot(spte)), 0);
-	else
+	if (is_zero_spte(spte))
 		ck_assert_int_eq(shadow_spte_set_zero(s, sptep), 0);
+	else
+		ck_assert_int_eq(shadow_spte_set_none(s, sptep), 0);
 	shadow_unlock(s);
 	mn_invalidate_range_end(&r);
 }
@@ -369,12 +350,12 @@ START_TEST(test_table_memory_scales_with_guest_ram)
 	shadow_region_remove(lo);
 
 	/* The VMM's 4 GiB layout: 3 GiB at 0, 1 GiB at 4 GiB; the hole
-	 * costs nothing, the table is 2,102,280 bytes per GiB. */
+	 * costs nothing, the table is 267,272 bytes per GiB. */
 	lo = add(vm, obj, 0, 3 * GIB_PAGES, 0);
 	hi = add(vm, obj, 3 * GIB_PAGES, GIB_PAGES, 4 * GIB_PAGES);
 	shadow_get_stats(vm, &st);
 	ck_assert_uint_eq(st.table_bytes - ROOT_BYTES - DIR_BYTES,
-			  4 * 2102280ULL);
+			  4 * 267272ULL);
 
 	/* Everything is freed with the regions. */
 	shadow_region_remove(hi);
@@ -391,9 +372,9 @@ START_TEST(test_regions_sharing_a_chunk_keep_it_until_both_go)
 
 	a = add(vm, obj, 0, 10, 100);
 	b = add(vm, obj, 10, 10, 110);
-	pager_set(vm, 105, make_swapped_spte(5));
+	pager_set(vm, 105, make_zero_spte());
 	shadow_region_remove(b);
-	ck_assert_uint_eq(get(vm, 105), make_swapped_spte(5));
+	ck_assert_uint_eq(get(vm, 105), make_zero_spte());
 	shadow_get_stats(vm, &st);
 	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
 	/* A region added where b was starts from none. */
@@ -432,7 +413,7 @@ START_TEST(test_move_keeps_states_and_pgoff)
 
 	ck_assert_int_eq(fault(vm, 1000, 1, SHADOW_FAULT_WRITE, &res), 1);
 	ck_assert_int_eq(fault(vm, 1001, 1, 0, &res), 1);
-	pager_set(vm, 1002, make_swapped_spte(42));
+	pager_set(vm, 1002, make_zero_spte());
 	pager_set(vm, 1599, make_zero_spte());
 
 	/* Far away, across a node boundary. */
@@ -445,24 +426,24 @@ START_TEST(test_move_keeps_states_and_pgoff)
 	ck_assert(is_access_track_spte(spte) && is_dirty_spte(spte));
 	spte = get(vm, GIB_PAGES - 2);
 	ck_assert(is_access_track_spte(spte) && !is_dirty_spte(spte));
-	ck_assert_uint_eq(get(vm, GIB_PAGES - 1), make_swapped_spte(42));
+	ck_assert_uint_eq(get(vm, GIB_PAGES - 1), make_zero_spte());
 	ck_assert_uint_eq(get(vm, GIB_PAGES - 3 + 599), make_zero_spte());
 	ck_assert(is_none_spte(get(vm, GIB_PAGES)));
 
 	/* Overlapping moves, both directions. */
 	ck_assert_int_eq(shadow_region_move(r, GIB_PAGES - 1), 0);
-	ck_assert_uint_eq(get(vm, GIB_PAGES + 1), make_swapped_spte(42));
+	ck_assert_uint_eq(get(vm, GIB_PAGES + 1), make_zero_spte());
 	ck_assert_uint_eq(get(vm, GIB_PAGES - 1 + 599), make_zero_spte());
 	ck_assert_int_eq(shadow_region_move(r, GIB_PAGES - 5), 0);
 	ck_assert(is_dirty_spte(get(vm, GIB_PAGES - 5)));
 	ck_assert(is_access_track_spte(get(vm, GIB_PAGES - 4)));
-	ck_assert_uint_eq(get(vm, GIB_PAGES - 3), make_swapped_spte(42));
+	ck_assert_uint_eq(get(vm, GIB_PAGES - 3), make_zero_spte());
 	ck_assert_uint_eq(get(vm, GIB_PAGES - 5 + 599), make_zero_spte());
 	for (uint64_t g = GIB_PAGES + 595; g < GIB_PAGES + 599; g++)
 		ck_assert_int_eq(shadow_get_spte(vm, g, &spte), -EFAULT);
 	/* Moving it back leaves nothing behind in the old place. */
 	ck_assert_int_eq(shadow_region_move(r, 1000), 0);
-	ck_assert_uint_eq(get(vm, 1002), make_swapped_spte(42));
+	ck_assert_uint_eq(get(vm, 1002), make_zero_spte());
 	shadow_get_stats(vm, &st);
 	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES + 3 * CHUNK_BYTES);
 }
@@ -473,14 +454,14 @@ START_TEST(test_move_refuses_overlap_and_changes_nothing)
 	struct shadow_region *a = add(vm, obj, 0, 100, 0);
 	struct shadow_region *b = add(vm, obj, 0, 100, 200);
 
-	pager_set(vm, 250, make_swapped_spte(8));
+	pager_set(vm, 250, make_zero_spte());
 	ck_assert_int_eq(shadow_region_move(b, 50), -EEXIST);
 	ck_assert_int_eq(shadow_region_move(b, SHADOW_GFN_LIMIT - 99), -EINVAL);
 	ck_assert_uint_eq(shadow_region_gfn(b), 200);
-	ck_assert_uint_eq(get(vm, 250), make_swapped_spte(8));
+	ck_assert_uint_eq(get(vm, 250), make_zero_spte());
 	/* Moving next to a is fine. */
 	ck_assert_int_eq(shadow_region_move(b, 100), 0);
-	ck_assert_uint_eq(get(vm, 150), make_swapped_spte(8));
+	ck_assert_uint_eq(get(vm, 150), make_zero_spte());
 	ck_assert_uint_eq(shadow_region_gfn(a), 0);
 }
 END_TEST
@@ -598,33 +579,30 @@ START_TEST(test_pager_reclaim_through_rmap)
 	for_each_rmap_spte(obj, 2003, &it) {
 		shadow_lock(it.shadow);
 		ck_assert(is_access_track_spte(*it.sptep));
-		ck_assert_int_eq(shadow_spte_set_swapped(it.shadow, it.sptep, 99), 0);
+		ck_assert_int_eq(shadow_spte_set_zero(it.shadow, it.sptep), 0);
 		shadow_unlock(it.shadow);
 	}
 	while (n)
 		mn_invalidate_range_end(&r[--n]);
 	shadow_rmap_unlock(obj);
 
-	ck_assert_uint_eq(get(vm, 2003), make_swapped_spte(99));
-	ck_assert_uint_eq(get(vm, 5003), make_swapped_spte(99));
+	ck_assert_uint_eq(get(vm, 2003), make_zero_spte());
+	ck_assert_uint_eq(get(vm, 5003), make_zero_spte());
 }
 END_TEST
 
 START_TEST(test_pager_writers_refuse_present_sptes)
 {
 	struct resolver res = { 0 };
-	uint64_t *sptep;
+	spte_t *sptep;
 
 	add(vm, obj, 0, 10, 0);
 	ck_assert_int_eq(fault(vm, 1, 1, 0, &res), 1);
 	shadow_lock(vm);
 	sptep = shadow_sptep(vm, 1);
-	ck_assert_int_eq(shadow_spte_set_swapped(vm, sptep, 1), -EBUSY);
 	ck_assert_int_eq(shadow_spte_set_zero(vm, sptep), -EBUSY);
+	ck_assert_int_eq(shadow_spte_set_none(vm, sptep), -EBUSY);
 	ck_assert(is_shadow_present_spte(*sptep));
-	sptep = shadow_sptep(vm, 2);
-	ck_assert_int_eq(shadow_spte_set_swapped(vm, sptep, SPTE_SWAP_SLOT_MAX + 1), -EINVAL);
-	ck_assert(is_none_spte(*sptep));
 	shadow_unlock(vm);
 }
 END_TEST
@@ -637,7 +615,7 @@ START_TEST(test_fault_resolves_and_installs)
 	struct shadow_stats st;
 
 	add(vm, obj, 50, 100, 200);
-	pager_set(vm, 210, make_swapped_spte(1234));
+	pager_set(vm, 210, make_zero_spte());
 	ck_assert_int_eq(fault(vm, 210, 1, 0, &res), 1);
 	ck_assert_int_eq(res.calls, 1);
 	ck_assert_ptr_eq(res.last.shadow, vm);
@@ -645,7 +623,7 @@ START_TEST(test_fault_resolves_and_installs)
 	ck_assert_uint_eq(res.last.gfn, 210);
 	ck_assert_uint_eq(res.last.pgoff, 60);
 	ck_assert_uint_eq(res.last.npages, 1);
-	ck_assert_uint_eq(res.last.old_spte[0], make_swapped_spte(1234));
+	ck_assert_uint_eq(res.last.old_spte[0], make_zero_spte());
 	ck_assert_uint_eq(get(vm, 210), make_present_spte(true, true, false));
 
 	/* Touching a present page is not a fault. */
@@ -802,7 +780,7 @@ START_TEST(test_invalidate_zaps_present_and_keeps_pager_state)
 	add(vm, obj, 0, 600, 0);
 	ck_assert_int_eq(fault(vm, 0, 4, SHADOW_FAULT_WRITE, &res), 4);
 	ck_assert_int_eq(fault(vm, 520, 1, 0, &res), 1);
-	pager_set(vm, 4, make_swapped_spte(4));
+	pager_set(vm, 4, make_zero_spte());
 	pager_set(vm, 5, make_zero_spte());
 
 	mn_invalidate_range_start(space, &r, 0, 600);
@@ -810,7 +788,7 @@ START_TEST(test_invalidate_zaps_present_and_keeps_pager_state)
 				make_present_spte(true, true, true)));
 	ck_assert_uint_eq(get(vm, 1), mark_spte_for_access_track(
 				make_present_spte(true, false, false)));
-	ck_assert_uint_eq(get(vm, 4), make_swapped_spte(4));
+	ck_assert_uint_eq(get(vm, 4), make_zero_spte());
 	ck_assert_uint_eq(get(vm, 5), make_zero_spte());
 	ck_assert(is_none_spte(get(vm, 6)));
 	ck_assert(is_access_track_spte(get(vm, 520)));
@@ -835,7 +813,7 @@ START_TEST(test_young_harvest_from_accessed_bits)
 	add(vm, obj, 0, 128, 1000);
 	ck_assert_int_eq(fault(vm, 1000, 4, 0, &res), 4);	/* 1000 A, 1001-3 not */
 	ck_assert_int_eq(fault(vm, 1070, 1, 0, &res), 1);
-	pager_set(vm, 1100, make_swapped_spte(1));
+	pager_set(vm, 1100, make_zero_spte());
 
 	ck_assert(mn_test_young(space, 1000, 1128, young));
 	ck_assert_uint_eq(young[0], 1);
@@ -908,7 +886,7 @@ START_TEST(test_walk_visits_covered_chunks_in_order)
 	pager_set(vm, 511, make_zero_spte());
 	shadow_lock(vm);
 	for_each_shadow_spte(vm, 0, SHADOW_GFN_LIMIT, &w) {
-		uint64_t *sptep = shadow_sptep(vm, w.gfn);
+		spte_t *sptep = shadow_sptep(vm, w.gfn);
 
 		ck_assert(n == 0 || w.gfn > prev);
 		if (sptep)
@@ -934,7 +912,6 @@ static Suite *shadow_suite(void)
 	tcase_add_test(spte, test_none_spte_is_zero_and_nothing_else);
 	tcase_add_test(spte, test_present_spte_carries_its_flags);
 	tcase_add_test(spte, test_mark_written_dirties_resident_sptes_only);
-	tcase_add_test(spte, test_swapped_spte_keeps_any_slot);
 	tcase_add_test(spte, test_zero_spte_is_its_own_state);
 	tcase_add_test(spte, test_access_tracking_keeps_writable_and_dirty);
 	tcase_add_test(spte, test_zap_leaves_non_present_states_alone);

@@ -191,10 +191,10 @@ static void *invalidator_thread(void *arg)
 		if (present_in(s, start, end))
 			violation();
 		for (uint64_t g = start; g < end; g++) {
-			uint64_t *sptep = shadow_sptep(s, g);
+			spte_t *sptep = shadow_sptep(s, g);
 
 			if (sptep && xorshift(&rng) % 2 &&
-			    shadow_spte_set_swapped(s, sptep, g) != 0)
+			    shadow_spte_set_zero(s, sptep) != 0)
 				violation();
 		}
 		shadow_unlock(s);
@@ -231,7 +231,7 @@ static void *reclaimer_thread(void *arg)
 			violation();	/* every page is mapped by both VMs */
 		for_each_rmap_spte(t.obj, p, &it) {
 			shadow_lock(it.shadow);
-			if (shadow_spte_set_swapped(it.shadow, it.sptep, p) != 0)
+			if (shadow_spte_set_zero(it.shadow, it.sptep) != 0)
 				violation();
 			shadow_unlock(it.shadow);
 		}
