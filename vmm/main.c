@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "vmm/control/control.h"
 #include "vmm/exit_status.h"
 #include "vmm/options.h"
 #include "vmm/util.h"
@@ -40,7 +41,13 @@ static int cmd_run(int argc, char **argv)
 		vm_destroy(&vm);
 		return VMM_EXIT_USAGE;
 	}
+	if (control_start(&vm)) {
+		control_stop(VMM_EXIT_USAGE);
+		vm_destroy(&vm);
+		return VMM_EXIT_USAGE;
+	}
 	status = vm_run(&vm);
+	control_stop(status);
 	vm_destroy(&vm);
 	return status;
 }
@@ -49,6 +56,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc, argv);
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		options_usage(stdout);
 		return 0;

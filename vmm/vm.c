@@ -119,6 +119,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->pio.name = "port";
 	vm->mmio.name = "mmio";
 	pthread_mutex_init(&vm->dump_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_cond_init(&vm->parked_cv, NULL);
 
 	if (vm_create_kvm(vm))
 		return -1;
@@ -198,6 +201,52 @@ static void kick_all(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_pause(struct vm *vm, unsigned reason, unsigned timeout_ms)
+{
+	uint64_t end = now_ns() + timeout_ms * 1000000ULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_fetch_or(&vm->pause_reasons, reason);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Threads are started by vm_run; one not started yet parks first thing. */
+	kick_all(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_vcpus && !vm_stopping(vm)) {
+		/* Sliced, so that a stop request (which does not signal parked_cv) ends the wait. */
+		struct timespec slice = realtime_after_ns(20000000ULL);
+
+		if (now_ns() >= end) {
+			ret = -1;
+			break;
+		}
+		pthread_cond_timedwait(&vm->parked_cv, &vm->pause_lock, &slice);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm, unsigned reason)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_fetch_and(&vm->pause_reasons, ~reason);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_reasons) != 0;
+}
+
+/* After a stop request: parked vCPUs see vm_stopping() and leave. */
+static void wake_parked(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 /* True when the last probe found every vCPU halted with interrupts off. */
@@ -300,6 +349,7 @@ int vm_run(struct vm *vm)
 		vcpu->started = true;
 	}
 	vm_monitor(vm);
+	wake_parked(vm);
 	kick_all(vm);
 	if (!join_vcpus(vm)) {
 		/*
