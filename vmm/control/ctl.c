@@ -83,9 +83,15 @@ static json_t *ctl_execute(struct ctl *c, const char *exec, json_t *args)
 		json_object_set_new(req, "arguments", args);
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	len = text ? strlen(text) : 0;
-	sent = text && send(c->fd, text, len, MSG_NOSIGNAL) == (ssize_t)len &&
-	       send(c->fd, "\n", 1, MSG_NOSIGNAL) == 1;
+	/* One write with its newline: after quit the VM may close at once. */
+	if (text) {
+		char *line = NULL;
+
+		len = asprintf(&line, "%s\n", text) < 0 ? 0 : strlen(line);
+		free(text);
+		text = line;
+	}
+	sent = text && send(c->fd, text, len, MSG_NOSIGNAL) == (ssize_t)len;
 	free(text);
 	if (!sent) {
 		vmm_err("ctl: %s: cannot send: %s", c->path, strerror(errno));
@@ -285,9 +291,11 @@ int ctl_main(int argc, char **argv)
 		json_decref(args);
 		return VMM_EXIT_USAGE;
 	}
-	reply = ctl_execute(&c, argv[optind + 1], json_object_size(args) ? args : NULL);
-	if (!json_object_size(args))
+	if (!json_object_size(args)) {
 		json_decref(args);
+		args = NULL;
+	}
+	reply = ctl_execute(&c, argv[optind + 1], args);	/* takes args */
 	if (!reply)
 		return VMM_EXIT_USAGE;
 	json_object_del(reply, "id");

@@ -7,12 +7,10 @@
 
 struct vm;
 
-/* QEMU's error classes (qapi/error.json), the only ones a client may see. */
+/* The QEMU error classes (qapi/error.json) this server uses. */
 #define QMP_ERR_GENERIC		"GenericError"
 #define QMP_ERR_NOT_FOUND	"CommandNotFound"
 #define QMP_ERR_DEVICE_INACTIVE	"DeviceNotActive"
-#define QMP_ERR_DEVICE_NOT_FOUND "DeviceNotFound"
-#define QMP_ERR_KVM_MISSING_CAP	"KVMMissingCap"
 
 struct qmp_error {
 	const char *cls;	/* one of QMP_ERR_* */
