@@ -52,4 +52,15 @@ st=$?
 checks=$((checks + 1))
 if [ $st -eq 0 ]; then echo "ok: vmm ctl quit ends the VM with 0"; else
 	echo "FAIL: vmm exited $st after quit"; failures=$((failures + 1)); fi
+# The man page documents every option of vmm run --help and vmm ctl --help.
+for opt in $("$VMM" run --help | grep -Eo -- '--[a-z][a-z-]+' | sort -u) \
+	   $("$VMM" ctl --help | grep -Eo -- '--[a-z][a-z-]+' | sort -u); do
+	checks=$((checks + 1))
+	if sed 's/\\-/-/g' "${top_srcdir:-.}/docs/vmm.1" | grep -q -- "$opt"; then
+		echo "ok: vmm(1) documents $opt"
+	else
+		echo "FAIL: vmm(1) does not document $opt"
+		failures=$((failures + 1))
+	fi
+done
 finish
