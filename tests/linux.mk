@@ -10,4 +10,4 @@ EXTRA_DIST += tests/linux-boot.sh .ci/fetch-test-kernel
 tests_test_linux_boot_SOURCES = tests/test_linux_boot.c
 tests_test_linux_boot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_linux_boot_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a \
-	$(CHECK_LIBS) $(PTHREAD_LIBS)
+	$(CHECK_LIBS) $(PTHREAD_LIBS) $(CONTROL_LIBS)
