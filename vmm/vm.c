@@ -212,7 +212,8 @@ int vm_pause(struct vm *vm, unsigned reason, unsigned timeout_ms)
 	atomic_fetch_or(&vm->pause_reasons, reason);
 	pthread_mutex_unlock(&vm->pause_lock);
 	/* Threads are started by vm_run; one not started yet parks first thing. */
-	kick_all(vm);
+	if (!vm_stopping(vm))
+		kick_all(vm);
 	pthread_mutex_lock(&vm->pause_lock);
 	while (vm->nr_parked < vm->nr_vcpus && !vm_stopping(vm)) {
 		/* Sliced, so that a stop request (which does not signal parked_cv) ends the wait. */

@@ -75,7 +75,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool started;
+	atomic_bool started;	/* written by vm_run; read by kicks from other threads (vm_pause) */
 	/*
 	 * Halt probe: the monitor bumps vm->halt_probe and kicks every vCPU;
 	 * each answers by storing the probe generation it saw and whether it
