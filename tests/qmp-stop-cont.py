@@ -44,10 +44,10 @@ vm = Vm(["--cpus", "2", "--mem", "256M", "--mem-resident", "64M", "--stats", "DI
 path = os.path.join(vm.dir, "stats")
 try:
     c = vm.client()
-    tids = [x["thread-id"] for x in c.cmd("query-cpus-fast")["return"]]
     end = time.time() + 60
     while stats(path).get("pages_swapped_out", 0) == 0 and time.time() < end:
         time.sleep(0.1)
+    tids = [x["thread-id"] for x in c.cmd("query-cpus-fast")["return"]]
     check(stats(path).get("pages_swapped_out", 0) > 0, "the pager is swapping out")
 
     check(c.cmd("stop") == {"return": {}} and c.event("STOP") is not None, "stop, STOP")

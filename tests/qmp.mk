@@ -9,4 +9,7 @@ QMP_TESTS = tests/qmp-conversation.py tests/qmp-socket.py tests/qmp-stop-cont.py
 # add to TESTS with it.
 QMP_TESTS_PAGER = tests/qmp-pager.py
 TESTS += $(QMP_TESTS)
-EXTRA_DIST += $(QMP_TESTS) $(QMP_TESTS_PAGER) tests/qmp_lib.py
+EXTRA_DIST += $(QMP_TESTS) $(QMP_TESTS_PAGER) tests/qmp_lib.py tests/qmp-tsan.sh
+if ENABLE_TSAN
+TESTS += tests/qmp-tsan.sh
+endif

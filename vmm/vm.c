@@ -116,6 +116,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->fd = -1;
+	/* vm_run's thread, set before any thread (QMP) can request a stop. */
+	vm->monitor = pthread_self();
 	vm->pio.name = "port";
 	vm->mmio.name = "mmio";
 	pthread_mutex_init(&vm->dump_lock, NULL);
@@ -190,9 +192,12 @@ void vm_request_stop(struct vm *vm, int status)
 {
 	int expected = 0;
 
-	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
+	/*
+	 * The status travels in `stopping` itself (status + 1), so a caller
+	 * that vm_run does not join (the QMP thread) publishes it atomically.
+	 */
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, status + 1))
 		return;
-	vm->exit_status = status;
 	/* Wake the monitor, which kicks every vCPU. */
 	pthread_kill(vm->monitor, SIGUSR2);
 }
@@ -336,7 +341,6 @@ int vm_run(struct vm *vm)
 
 	/* SIGUSR1 kicks vCPUs out of KVM_RUN; the handler must not restart it. */
 	sigaction(SIGUSR1, &sa, NULL);
-	vm->monitor = pthread_self();
 	if (vm->pager && pager_start(vm->pager))
 		vm_request_stop(vm, VMM_EXIT_INTERNAL);
 	for (unsigned i = 0; i < vm->nr_vcpus && !vm_stopping(vm); i++) {
@@ -350,6 +354,7 @@ int vm_run(struct vm *vm)
 		vcpu->started = true;
 	}
 	vm_monitor(vm);
+	vm->exit_status = atomic_load(&vm->stopping) - 1;
 	wake_parked(vm);
 	kick_all(vm);
 	if (!join_vcpus(vm)) {

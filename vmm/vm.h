@@ -106,12 +106,12 @@ struct vm {
 	struct pager *pager;		/* NULL when guest RAM has no limit */
 
 	/*
-	 * Stop protocol: the first vm_request_stop() wins (CAS on `stopping`),
-	 * records the status and wakes the monitor thread; later requests are
-	 * ignored. vCPU threads poll `stopping` after every exit.
+	 * Stop protocol: the first vm_request_stop() wins (CAS of `stopping`
+	 * from 0 to its status + 1) and wakes the monitor thread; later
+	 * requests are ignored. vCPU threads poll `stopping` after every exit.
 	 */
 	atomic_int stopping;
-	int exit_status;		/* written once, by the winner */
+	int exit_status;		/* stopping - 1, set by vm_run once the monitor returns */
 	pthread_t monitor;
 	atomic_uint halt_probe;		/* generation of the current halt probe */
 	pthread_mutex_t dump_lock;	/* serialises register dumps on stderr */
