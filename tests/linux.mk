@@ -12,4 +12,4 @@ EXTRA_DIST += tests/linux-boot.sh tests/make-initrd tests/make-initrd.sh .ci/fet
 tests_test_linux_boot_SOURCES = tests/test_linux_boot.c
 tests_test_linux_boot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_linux_boot_LDADD = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
-	$(CHECK_LIBS) $(PTHREAD_LIBS)
+	$(CHECK_LIBS) $(PTHREAD_LIBS) $(CONTROL_LIBS)

@@ -3,7 +3,8 @@
 # bad input and guest misbehaviour.
 check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
 TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
-VMM_TEST_LIBS = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) $(PTHREAD_LIBS)
+VMM_TEST_LIBS = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) \
+	$(PTHREAD_LIBS) $(CONTROL_LIBS)
 
 tests_test_vmm_options_SOURCES = tests/test_vmm_options.c
 tests_test_vmm_options_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -52,9 +53,9 @@ if ENABLE_TSAN
 check_PROGRAMS += vmm/vmm-tsan
 vmm_vmm_tsan_SOURCES = $(vmm_vmm_SOURCES) $(vmm_libvmm_a_SOURCES) $(pager_libpager_a_SOURCES) \
 	$(shadow_libshadow_a_SOURCES) $(notifier_libnotifier_a_SOURCES)
-vmm_vmm_tsan_CFLAGS = $(AM_CFLAGS) $(TSAN_CFLAGS)
+vmm_vmm_tsan_CFLAGS = $(AM_CFLAGS) $(TSAN_CFLAGS) $(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS)
 vmm_vmm_tsan_LDFLAGS = $(TSAN_LDFLAGS)
-vmm_vmm_tsan_LDADD = $(PTHREAD_LIBS)
+vmm_vmm_tsan_LDADD = $(PTHREAD_LIBS) $(CONTROL_LIBS)
 TESTS += tests/pager-tsan.sh
 endif
 EXTRA_DIST += tests/pager-tsan.sh

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vmm/control/control.h"
 #include "vmm/exit_status.h"
 #include "vmm/options.h"
 #include "vmm/util.h"
@@ -95,7 +96,14 @@ static int cmd_run(int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 
+	if (control_start(&vm)) {
+		control_stop(VMM_EXIT_USAGE);
+		vm_destroy(&vm);
+		options_free(&cfg);
+		return VMM_EXIT_USAGE;
+	}
 	status = vm_run(&vm);
+	control_stop(status);
 	io_debug_summary();
 	vm_destroy(&vm);
 	options_free(&cfg);
@@ -106,6 +114,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "run"))
 		return cmd_run(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "ctl"))
+		return ctl_main(argc, argv);
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		options_usage(stdout);
 		return 0;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "vmm/domain.h"
 #include "vmm/exit_status.h"
 #include "vmm/util.h"
 
@@ -27,6 +28,9 @@ enum {
 	OPT_INITRD,
 	OPT_APPEND,
 	OPT_BALLOON,
+	OPT_QMP,
+	OPT_DOMAIN,
+	OPT_STATUS_LINE,
 };
 
 static const struct option run_options[] = {
@@ -42,6 +46,9 @@ static const struct option run_options[] = {
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
 	{ "swap-full-overshoot", required_argument, NULL, OPT_SWAP_FULL_OVERSHOOT },
+	{ "qmp", required_argument, NULL, OPT_QMP },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "status-line", no_argument, NULL, OPT_STATUS_LINE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -54,6 +61,8 @@ void options_usage(FILE *f)
 {
 	fprintf(f,
 "Usage: vmm run [OPTIONS] IMAGE [-- GUEST COMMAND LINE]\n"
+"       vmm run [OPTIONS] --domain FILE.xml [IMAGE] [-- GUEST COMMAND LINE]\n"
+"       vmm ctl [--pretty] SOCKET COMMAND [KEY=VALUE ...]   (see vmm ctl --help)\n"
 "       vmm --help | --version\n"
 "\n"
 "Run IMAGE in a KVM virtual machine: a multiboot v1 ELF image, a Linux\n"
@@ -93,6 +102,12 @@ void options_usage(FILE *f)
 "                       --mem-resident, then pause the vCPUs that need a new\n"
 "                       page until slots free up (default: a quarter of\n"
 "                       --mem-resident, at least 16M)\n"
+"      --qmp PATH       serve QMP on the Unix socket PATH (mode 0600); QEMU's\n"
+"                       unix:PATH,server=on,wait=off is accepted too\n"
+"      --domain FILE.xml\n"
+"                       take the VM's settings from a libvirt domain XML\n"
+"                       file; options given on the command line win\n"
+"      --status-line    print the pager's status once a second on stderr\n"
 "  -q, --quiet          print only the guest's output and errors\n"
 "      --debug          log accesses to ports and MMIO that no device claims\n"
 "                       (the first 8 per address, then a count at exit),\n"
@@ -230,8 +245,7 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 	argc--;
 	argv++;
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->cpus = 1;
-	cfg->mem = 256 * MiB;
+	/* cpus and mem stay 0 until given, so that --domain fills only the rest. */
 	/* "+" stops at IMAGE so that the guest's words stay the guest's. */
 	optind = 0;
 	opterr = 0;
@@ -309,6 +323,15 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 				return OPTIONS_ERROR;
 			}
 			break;
+		case OPT_QMP:
+			cfg->qmp = optarg;
+			break;
+		case OPT_DOMAIN:
+			cfg->domain = optarg;
+			break;
+		case OPT_STATUS_LINE:
+			cfg->status_line = true;
+			break;
 		case 'q':
 			vmm_quiet = true;
 			break;
@@ -332,13 +355,40 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			return OPTIONS_ERROR;
 		}
 	}
-	/* After the loop: the target is checked against --mem, wherever that came. */
-	if (balloon_arg && !parse_balloon(balloon_arg, cfg))
+	/* With --domain, IMAGE may be left out: keep a "--" getopt took. */
+	if (cfg->domain && optind > 0 && optind <= argc && !strcmp(argv[optind - 1], "--"))
+		optind--;
+	if (optind < argc && strcmp(argv[optind], "--"))
+		cfg->image = argv[optind++];
+	if (optind < argc) {
+		if (strcmp(argv[optind], "--")) {
+			vmm_err("unexpected argument '%s' after IMAGE: options go before IMAGE, "
+				"the guest command line after '--'", argv[optind]);
+			return OPTIONS_ERROR;
+		}
+		optind++;
+		if (cfg->cmdline) {
+			vmm_err("give the guest command line either with --append or after "
+				"'--', not both");
+			return OPTIONS_ERROR;
+		}
+		cfg->cmdline = join_args(argc - optind, argv + optind);
+		if (!cfg->cmdline)
+			return OPTIONS_ERROR;
+	}
+	if (cfg->domain && domain_apply(cfg->domain, cfg))
 		return OPTIONS_ERROR;
-	if (optind >= argc) {
+	if (!cfg->image) {
 		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
 		return OPTIONS_ERROR;
 	}
+	if (!cfg->cpus)
+		cfg->cpus = 1;
+	if (!cfg->mem)
+		cfg->mem = 256 * MiB;
+	/* After the defaults: the target is checked against --mem, wherever that came. */
+	if (balloon_arg && !parse_balloon(balloon_arg, cfg))
+		return OPTIONS_ERROR;
 	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads ||
 	    cfg->swap_full_overshoot) {
 		if (!cfg->mem_resident) {
@@ -366,23 +416,6 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 
 			cfg->pager_threads = cfg->cpus < ncpu || ncpu < 1 ? cfg->cpus : (unsigned)ncpu;
 		}
-	}
-	cfg->image = argv[optind++];
-	if (optind < argc) {
-		if (strcmp(argv[optind], "--")) {
-			vmm_err("unexpected argument '%s' after IMAGE: options go before IMAGE, "
-				"the guest command line after '--'", argv[optind]);
-			return OPTIONS_ERROR;
-		}
-		optind++;
-		if (cfg->cmdline) {
-			vmm_err("give the guest command line either with --append or after "
-				"'--', not both");
-			return OPTIONS_ERROR;
-		}
-		cfg->cmdline = join_args(argc - optind, argv + optind);
-		if (!cfg->cmdline)
-			return OPTIONS_ERROR;
 	}
 	return OPTIONS_RUN;
 }

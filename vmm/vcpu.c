@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/exit_status.h"
 #include "vmm/util.h"
@@ -101,6 +102,23 @@ void vcpu_kick(struct vcpu *vcpu)
 		return;
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	pthread_kill(vcpu->thread, SIGUSR1);
+}
+
+/*
+ * Park while the VM is paused (vm_pause), outside KVM_RUN, so the guest
+ * makes no progress; a stop request ends the wait (vm_run wakes us).
+ */
+void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->parked_cv);
+	while (atomic_load(&vm->pause_reasons) && !vm_stopping(vm))
+		pthread_cond_wait(&vm->pause_cv, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 static const char *mp_state_name(uint32_t s)
@@ -321,9 +339,16 @@ void *vcpu_thread(void *arg)
 	sigemptyset(&unblock);
 	sigaddset(&unblock, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &unblock, NULL);
+	atomic_store(&vcpu->tid, gettid());
 
 	while (!vm_stopping(vm)) {
-		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		int ret;
+
+		if (atomic_load(&vm->pause_reasons)) {
+			vcpu_park(vcpu);
+			continue;
+		}
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {

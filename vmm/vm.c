@@ -136,9 +136,14 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	memset(vm, 0, sizeof(*vm));
 	vm->cfg = cfg;
 	vm->kvm_fd = vm->fd = -1;
+	/* vm_run's thread, set before any thread (QMP) can request a stop. */
+	vm->monitor = pthread_self();
 	vm->pio.name = "port";
 	vm->mmio.name = "mmio";
 	pthread_mutex_init(&vm->dump_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cv, NULL);
+	pthread_cond_init(&vm->parked_cv, NULL);
 
 	if (vm_create_kvm(vm))
 		return -1;
@@ -205,9 +210,12 @@ void vm_request_stop(struct vm *vm, int status)
 {
 	int expected = 0;
 
-	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, 1))
+	/*
+	 * The status travels in `stopping` itself (status + 1), so a caller
+	 * that vm_run does not join (the QMP thread) publishes it atomically.
+	 */
+	if (!atomic_compare_exchange_strong(&vm->stopping, &expected, status + 1))
 		return;
-	vm->exit_status = status;
 	/* Wake the monitor, which kicks every vCPU. */
 	pthread_kill(vm->monitor, SIGUSR2);
 }
@@ -216,6 +224,53 @@ static void kick_all(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+}
+
+int vm_pause(struct vm *vm, unsigned reason, unsigned timeout_ms)
+{
+	uint64_t end = now_ns() + timeout_ms * 1000000ULL;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_fetch_or(&vm->pause_reasons, reason);
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* Threads are started by vm_run; one not started yet parks first thing. */
+	if (!vm_stopping(vm))
+		kick_all(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_vcpus && !vm_stopping(vm)) {
+		/* Sliced, so that a stop request (which does not signal parked_cv) ends the wait. */
+		struct timespec slice = realtime_after_ns(20000000ULL);
+
+		if (now_ns() >= end) {
+			ret = -1;
+			break;
+		}
+		pthread_cond_timedwait(&vm->parked_cv, &vm->pause_lock, &slice);
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+void vm_resume(struct vm *vm, unsigned reason)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_fetch_and(&vm->pause_reasons, ~reason);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
+}
+
+bool vm_paused(struct vm *vm)
+{
+	return atomic_load(&vm->pause_reasons) != 0;
+}
+
+/* After a stop request: parked vCPUs see vm_stopping() and leave. */
+static void wake_parked(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cv);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 /* True when the last probe found every vCPU halted with interrupts off. */
@@ -304,7 +359,6 @@ int vm_run(struct vm *vm)
 
 	/* SIGUSR1 kicks vCPUs out of KVM_RUN; the handler must not restart it. */
 	sigaction(SIGUSR1, &sa, NULL);
-	vm->monitor = pthread_self();
 	if (vm->pager && pager_start(vm->pager))
 		vm_request_stop(vm, VMM_EXIT_INTERNAL);
 	for (unsigned i = 0; i < vm->nr_vcpus && !vm_stopping(vm); i++) {
@@ -318,6 +372,8 @@ int vm_run(struct vm *vm)
 		vcpu->started = true;
 	}
 	vm_monitor(vm);
+	vm->exit_status = atomic_load(&vm->stopping) - 1;
+	wake_parked(vm);
 	kick_all(vm);
 	if (!join_vcpus(vm)) {
 		/*

@@ -43,6 +43,22 @@ struct vm_config {
 	uint64_t balloon_target;	/* bytes the guest should give up at start */
 	bool balloon_reporting;		/* offer VIRTIO_BALLOON_F_REPORTING */
 	uint64_t swap_full_overshoot;	/* bytes; 0 = the default */
+	/* Control (vmm/control/): --qmp socket spec, --status-line. */
+	const char *qmp;
+	bool status_line;
+	/*
+	 * From --domain FILE.xml (vmm/domain.c): what the XML asks for
+	 * that has no option of its own yet. The pager does not use
+	 * soft_limit and swap_limit yet; balloon needs the balloon device.
+	 */
+	const char *domain;
+	struct {
+		const char *name;		/* <name> */
+		uint64_t soft_limit;		/* <memtune><soft_limit>, bytes: reclaim watermark */
+		uint64_t swap_limit;		/* <memtune><swap_hard_limit>, bytes: swap store cap */
+		bool balloon;			/* <memballoon model='virtio'> */
+		bool free_page_reporting;	/* <memballoon freePageReporting='on'> */
+	} dom;
 };
 
 /*
@@ -76,7 +92,7 @@ struct vcpu {
 	int fd;
 	struct kvm_run *run;
 	pthread_t thread;
-	bool started;
+	atomic_bool started;	/* written by vm_run; read by kicks from other threads (vm_pause) */
 	/*
 	 * Halt probe: the monitor bumps vm->halt_probe and kicks every vCPU;
 	 * each answers by storing the probe generation it saw and whether it
@@ -85,6 +101,13 @@ struct vcpu {
 	 */
 	atomic_uint halt_gen;
 	atomic_bool halted_noint;
+	atomic_int tid;			/* the thread's kernel id, for query-cpus-fast */
+};
+
+/* Why the vCPUs are paused (vm->pause_reasons); they run when none is set. */
+enum vm_pause_reason {
+	VM_PAUSE_USER = 1u << 0,	/* QMP stop, until cont */
+	VM_PAUSE_PAGER = 1u << 1,	/* the pager's swap store is full */
 };
 
 struct vm {
@@ -102,15 +125,29 @@ struct vm {
 	struct pci_bus *pci;		/* the PCI bus (vmm/devices/pci.h) */
 
 	/*
-	 * Stop protocol: the first vm_request_stop() wins (CAS on `stopping`),
-	 * records the status and wakes the monitor thread; later requests are
-	 * ignored. vCPU threads poll `stopping` after every exit.
+	 * Stop protocol: the first vm_request_stop() wins (CAS of `stopping`
+	 * from 0 to its status + 1) and wakes the monitor thread; later
+	 * requests are ignored. vCPU threads poll `stopping` after every exit.
 	 */
 	atomic_int stopping;
-	int exit_status;		/* written once, by the winner */
+	int exit_status;		/* stopping - 1, set by vm_run once the monitor returns */
 	pthread_t monitor;
 	atomic_uint halt_probe;		/* generation of the current halt probe */
 	pthread_mutex_t dump_lock;	/* serialises register dumps on stderr */
+
+	/*
+	 * Pause protocol: while pause_reasons (VM_PAUSE_*) is non-zero, every
+	 * vCPU parks on pause_cv before its next KVM_RUN and counts itself in
+	 * nr_parked; vm_pause() kicks them and waits on parked_cv. pause_lock
+	 * protects nr_parked and every change of pause_reasons (which vCPUs
+	 * also read without it, as a hint, after every exit); nothing else is
+	 * done under it. A stop request wakes parked vCPUs (vm_run).
+	 */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cv;	/* vCPUs wait for pause_reasons == 0 */
+	pthread_cond_t parked_cv;	/* vm_pause waits for nr_parked */
+	atomic_uint pause_reasons;
+	unsigned nr_parked;
 };
 
 /* Open /dev/kvm, create the VM, its irqchip, PIT, memory and vCPU fds. */
@@ -121,6 +158,18 @@ void vm_destroy(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status);
 bool vm_stopping(const struct vm *vm);
 
+/*
+ * Pause the vCPUs for `reason` (VM_PAUSE_*) and wait until every one is
+ * parked outside KVM_RUN, at most timeout_ms: 0 when they are (or the VM is
+ * stopping), -1 on timeout (they park later; the reason stays set). The
+ * guest's clocks keep running, as with QEMU's stop. Safe from any thread
+ * but a vCPU's.
+ */
+int vm_pause(struct vm *vm, unsigned reason, unsigned timeout_ms);
+/* Clear `reason`; the vCPUs run again once no reason is left. */
+void vm_resume(struct vm *vm, unsigned reason);
+bool vm_paused(struct vm *vm);
+
 /* Start every vCPU thread, wait for the end, return the exit status. */
 int vm_run(struct vm *vm);
 
@@ -128,6 +177,8 @@ int vm_run(struct vm *vm);
 int vcpu_init(struct vcpu *vcpu);
 void *vcpu_thread(void *arg);
 void vcpu_kick(struct vcpu *vcpu);
+/* vCPU thread: wait on vm->pause_cv while a pause reason is set. */
+void vcpu_park(struct vcpu *vcpu);
 /* One paragraph of vCPU state on stderr; not while another thread runs it. */
 void vcpu_dump(struct vcpu *vcpu, const char *why);
 
