@@ -5,10 +5,7 @@ to 256 MiB): x-query-pager's fields, x-set-resident-limit lowering the
 limit to 64 MiB (the reply comes once resident_pages is under it, within a
 bounded time) and raising it back while other clients keep being served,
 x-swap-out, x-swap-in, their argument errors, `vmm ctl ... top`, and the
-guest's verdict.
-
-NOT IN TESTS YET: needs the pager library's control API (cmd_pager.c in
-the build); tests/qmp.mk lists it in QMP_TESTS_PAGER."""
+guest's verdict."""
 import os
 import subprocess
 import sys

@@ -4,12 +4,9 @@
 TEST_EXTENSIONS += .py
 PY_LOG_COMPILER = python3
 QMP_TESTS = tests/qmp-conversation.py tests/qmp-socket.py tests/qmp-stop-cont.py \
-	tests/qmp-ctl.sh tests/domain.sh
-# Need the pager library's control API (vmm/control/cmd_pager.c built in):
-# add to TESTS with it.
-QMP_TESTS_PAGER = tests/qmp-pager.py
+	tests/qmp-ctl.sh tests/domain.sh tests/qmp-pager.py
 TESTS += $(QMP_TESTS)
-EXTRA_DIST += $(QMP_TESTS) $(QMP_TESTS_PAGER) tests/qmp_lib.py tests/qmp-tsan.sh
+EXTRA_DIST += $(QMP_TESTS) tests/qmp_lib.py tests/qmp-tsan.sh
 if ENABLE_TSAN
 TESTS += tests/qmp-tsan.sh
 endif

@@ -206,7 +206,6 @@ START_TEST(bad_balloon_values_are_errors)
 	ck_assert_int_eq(parse(&cfg, "--balloon=4M,free-page-reporting=maybe", "x.elf", NULL),
 			 OPTIONS_ERROR);
 	ck_assert_int_eq(parse(&cfg, "--balloon=4M,8M", "x.elf", NULL), OPTIONS_ERROR);
->>>>>>> virtio
 }
 END_TEST
 

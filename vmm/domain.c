@@ -345,12 +345,13 @@ int domain_apply(const char *path, struct vm_config *cfg)
 	virConnectPtr conn;
 	virDomainPtr dom;
 	size_t len;
-	char *raw = read_file(path, &len), *xml = raw ? strndup(raw, len) : NULL;
+	const char *why = NULL;
+	char *raw = read_file(path, &len, &why), *xml = raw ? strndup(raw, len) : NULL;
 	int ret = -1;
 
 	free(raw);
 	if (!xml) {
-		vmm_err("--domain %s: cannot read: %s", path, strerror(errno));
+		vmm_err("--domain %s: cannot read: %s", path, why ? why : strerror(errno));
 		return -1;
 	}
 	len = strlen(xml);

@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 
 #include "pager/pager.h"
+#include "vmm/control/qmp_pager.h"
 #include "vmm/exit_status.h"
 #include "vmm/pager_vm.h"
 #include "vmm/util.h"
@@ -26,8 +27,7 @@ static void pager_vm_fatal(void *opaque, enum pager_fatal why, const char *msg)
 
 static void pager_vm_event(void *opaque, enum pager_event ev, uint64_t gpa, const char *msg)
 {
-	(void)opaque;
-	(void)gpa;
+	qmp_pager_event(opaque, ev, gpa, msg);
 	/*
 	 * The pager holds faults that would grow the resident set once the
 	 * overshoot is used up, so a vCPU that needs a new page waits in its

@@ -3,12 +3,7 @@
  * This VMM's own QMP commands for the pager (x- prefix, as QMP reserves
  * for extensions): x-query-pager, x-set-resident-limit, x-swap-out,
  * x-swap-in; and the X_PAGER_ERROR event. They call the pager library's
- * control API (pager_api.h, from pager/pager.h).
- *
- * NOT BUILT YET: this file joins vmm_libvmm_a_SOURCES (vmm/control/
- * local.mk) and qmp_pager_commands joins command_tables (qmp_dispatch.c)
- * when that library is merged; until then the four commands answer
- * CommandNotFound.
+ * control API (pager/pager.h).
  *
  * The three commands that change the pager can take long (reclaim down to
  * a new limit, a whole swap-out), so each runs on its own thread and
@@ -170,10 +165,11 @@ static json_t *swap_in(struct vm *vm, json_t *args, struct qmp_request *req,
 }
 
 /*
- * The pager's event callback (its configuration's pager_event_fn, opaque
- * = the struct vm): X_PAGER_ERROR for clients; a full store pauses the
- * vCPUs (VM_PAUSE_PAGER) until slots are free again. Runs on pager
- * threads: vm_pause with timeout 0 only sets the reason and kicks.
+ * The pager's events as X_PAGER_ERROR for clients (called by the VMM's
+ * pager event callback, vmm/pager_vm.c, on pager threads). A full store
+ * needs no pause here: the pager itself holds every fault that would grow
+ * the resident set past the overshoot, so the vCPUs that need a new page
+ * wait in their fault until slots free up, while the others run on.
  */
 void qmp_pager_event(void *opaque, enum pager_event ev, uint64_t gpa, const char *msg)
 {
@@ -183,18 +179,9 @@ void qmp_pager_event(void *opaque, enum pager_event ev, uint64_t gpa, const char
 		[PAGER_EVENT_STORE_OK] = "store-ok",
 		[PAGER_EVENT_UNRESTORABLE] = "unrestorable",
 	};
-	struct vm *vm = opaque;
-
-	if (ev == PAGER_EVENT_STORE_FULL) {
-		vm_pause(vm, VM_PAUSE_PAGER, 0);
-		qmp_event("STOP", NULL);
-	}
+	(void)opaque;
 	qmp_event("X_PAGER_ERROR", json_pack("{s:s,s:I,s:s}", "kind", kinds[ev], "gpa",
 					      (json_int_t)gpa, "message", msg ? msg : ""));
-	if (ev == PAGER_EVENT_STORE_OK) {
-		vm_resume(vm, VM_PAUSE_PAGER);
-		qmp_event("RESUME", NULL);
-	}
 }
 
 const struct qmp_command qmp_pager_commands[] = {

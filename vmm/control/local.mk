@@ -1,11 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The control plane of vmm run (QMP socket, status line) and vmm ctl, plus
 # the libvirt domain XML reader; part of libvmm.a.
-# cmd_pager.c, qmp_pager.h and pager_api.h are kept out of the build until the pager
-# library's control API (pager/pager.h) is merged: then add cmd_pager.c
-# here and qmp_pager_commands to command_tables in qmp_dispatch.c.
 vmm_libvmm_a_SOURCES += \
 	vmm/control/cmd_balloon.c vmm/control/qmp_balloon.h \
+	vmm/control/cmd_pager.c vmm/control/qmp_pager.h \
 	vmm/control/cmd_vm.c \
 	vmm/control/control.c vmm/control/control.h \
 	vmm/control/ctl.c \
@@ -17,4 +15,3 @@ vmm_libvmm_a_SOURCES += \
 vmm_libvmm_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS)
 CONTROL_LIBS = $(JANSSON_LIBS) $(LIBVIRT_LIBS) $(LIBXML_LIBS)
 vmm_vmm_LDADD += $(CONTROL_LIBS)
-EXTRA_DIST += vmm/control/cmd_pager.c vmm/control/pager_api.h vmm/control/qmp_pager.h

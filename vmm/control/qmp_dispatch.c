@@ -18,6 +18,7 @@
 static const struct qmp_command *const command_tables[] = {
 	qmp_vm_commands,
 	qmp_balloon_commands,
+	qmp_pager_commands,
 };
 
 void qmp_error_set(struct qmp_error *err, const char *cls, const char *fmt, ...)
