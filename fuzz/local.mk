@@ -2,20 +2,23 @@
 # fuzz/local.mk: libFuzzer harnesses (see fuzz/README.md).
 #
 # A harness is fuzz/fuzz_NAME.c, defining LLVMFuzzerTestOneInput(); adding
-# one is one line here. Each is built with $(FUZZ_CC) (clang, found by
-# configure) and linked against the VMM's own sources compiled a second
+# one is one line here, FUZZ_BINS += fuzz/fuzz_NAME (a list automake can
+# read: TESTS is derived from it). Each is built with $(FUZZ_CC) (clang,
+# found by configure) and linked against the VMM's own sources compiled a second
 # time with coverage and the sanitizers (fuzz/libvmm-fuzz.a: every .c of
 # libvmm, libshadow and libnotifier), so that it calls the real code.
 # `make fuzz` runs each for FUZZ_SECONDS; `make check` runs each for a few
 # seconds (fuzz/smoke.sh) when configure found clang with libFuzzer.
-FUZZ_TARGETS =
-FUZZ_TARGETS += multiboot
-FUZZ_TARGETS += bzimage
-FUZZ_TARGETS += pvh
-FUZZ_TARGETS += options
+FUZZ_BINS =
+FUZZ_BINS += fuzz/fuzz_multiboot
+FUZZ_BINS += fuzz/fuzz_bzimage
+FUZZ_BINS += fuzz/fuzz_pvh
+FUZZ_BINS += fuzz/fuzz_options
+# The names make fuzz runs (make fuzz FUZZ_TARGETS=pvh picks some).
+FUZZ_TARGETS = $(patsubst fuzz/fuzz_%,%,$(FUZZ_BINS))
 
 EXTRA_DIST += fuzz/README.md fuzz/fuzz.h fuzz/run.sh fuzz/smoke.sh fuzz/mkseeds.c \
-	$(FUZZ_TARGETS:%=fuzz/fuzz_%.c) fuzz/corpus \
+	$(FUZZ_BINS:=.c) fuzz/corpus \
 	fuzz/multiboot.dict fuzz/bzimage.dict fuzz/pvh.dict fuzz/options.dict
 
 FUZZ_VMM_SRCS = $(vmm_libvmm_a_SOURCES) $(shadow_libshadow_a_SOURCES) \
@@ -23,7 +26,6 @@ FUZZ_VMM_SRCS = $(vmm_libvmm_a_SOURCES) $(shadow_libshadow_a_SOURCES) \
 FUZZ_VMM_OBJS = $(patsubst %.c,fuzz/obj/%.o,$(filter %.c,$(FUZZ_VMM_SRCS)))
 FUZZ_VMM_HDRS = $(addprefix $(srcdir)/,$(filter %.h,$(FUZZ_VMM_SRCS))) \
 	$(srcdir)/fuzz/fuzz.h config.h
-FUZZ_BINS = $(FUZZ_TARGETS:%=fuzz/fuzz_%)
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_COMPILE = $(FUZZ_CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer \
 	$(FUZZ_SANITIZE) $(WARN_CFLAGS) $(PTHREAD_CFLAGS)
@@ -50,10 +52,10 @@ fuzz_mkseeds_SOURCES = fuzz/mkseeds.c
 fuzz/seeds.stamp: fuzz/mkseeds$(EXEEXT)
 	$(AM_V_GEN)rm -rf fuzz/seeds && fuzz/mkseeds$(EXEEXT) fuzz/seeds && touch $@
 
-# make check: one test per harness, fuzz/NAME.fuzz, run by fuzz/smoke.sh.
-FUZZ_TESTS = $(FUZZ_TARGETS:%=fuzz/%.fuzz)
-$(FUZZ_TESTS): fuzz/%.fuzz: fuzz/fuzz_% fuzz/seeds.stamp
-	$(AM_V_GEN)echo "# make check: fuzz/smoke.sh runs fuzz/fuzz_$* (fuzz/local.mk)" >$@
+# make check: one test per harness, fuzz/fuzz_NAME.fuzz, run by fuzz/smoke.sh.
+FUZZ_TESTS = $(FUZZ_BINS:=.fuzz)
+$(FUZZ_TESTS): fuzz/%.fuzz: fuzz/% fuzz/seeds.stamp
+	$(AM_V_GEN)echo "# make check: fuzz/smoke.sh runs fuzz/$* (fuzz/local.mk)" >$@
 check_DATA += $(FUZZ_BINS) fuzz/seeds.stamp $(FUZZ_TESTS)
 TESTS += $(FUZZ_TESTS)
 # Known bugs a harness finds, reported and being fixed on another branch:

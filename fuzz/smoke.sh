@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# fuzz/smoke.sh fuzz/NAME.fuzz: the make check test of harness fuzz_NAME, a
+# fuzz/smoke.sh fuzz/fuzz_NAME.fuzz: the make check test of harness fuzz_NAME, a
 # short repeatable run from its seeds (fuzz/run.sh --smoke). Fails on any
 # crash, sanitizer report or failed fuzz_check, naming the saved input.
 #
@@ -10,6 +10,7 @@
 # failure fails. Remove the pair with the fix.
 set -u
 name=$(basename "$1" .fuzz)
+name=${name#fuzz_}
 ${SHELL:-/bin/sh} "${top_srcdir:-.}/fuzz/run.sh" --smoke "$name" && exit 0
 log=fuzz/work/$name/last-run.log
 for known in ${FUZZ_KNOWN_BUGS-}; do
