@@ -77,12 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			fuzz_check(!cfg.swap_dir && !cfg.stats_file && !cfg.pager_threads);
 		}
-		/* The words after "--" are joined into a string the caller owns. */
-		if (cfg.cmdline && !points_into(cfg.cmdline, buf, size + 1))
-			free((char *)cfg.cmdline);
 	}
-	for (unsigned i = 0; i < cfg.nr_modules && i < VMM_MAX_MODULES; i++)
-		free((char *)cfg.modules[i].path);
+	/* Whatever the result, the parser's allocations are the caller's to free. */
+	options_free(&cfg);
 	free(buf);
 	return 0;
 }

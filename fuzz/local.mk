@@ -6,7 +6,7 @@
 # read: TESTS is derived from it). Each is built with $(FUZZ_CC) (clang,
 # found by configure) and linked against the VMM's own sources compiled a second
 # time with coverage and the sanitizers (fuzz/libvmm-fuzz.a: every .c of
-# libvmm, libshadow and libnotifier), so that it calls the real code.
+# libvmm, libpager, libshadow and libnotifier), so that it calls the real code.
 # `make fuzz` runs each for FUZZ_SECONDS; `make check` runs each for a few
 # seconds (fuzz/smoke.sh) when configure found clang with libFuzzer.
 FUZZ_BINS =
@@ -14,6 +14,8 @@ FUZZ_BINS += fuzz/fuzz_multiboot
 FUZZ_BINS += fuzz/fuzz_bzimage
 FUZZ_BINS += fuzz/fuzz_pvh
 FUZZ_BINS += fuzz/fuzz_options
+FUZZ_BINS += fuzz/fuzz_virtqueue
+FUZZ_BINS += fuzz/fuzz_pci_config
 # The names make fuzz runs (make fuzz FUZZ_TARGETS=pvh picks some).
 FUZZ_TARGETS = $(patsubst fuzz/fuzz_%,%,$(FUZZ_BINS))
 
@@ -21,15 +23,16 @@ EXTRA_DIST += fuzz/README.md fuzz/fuzz.h fuzz/run.sh fuzz/smoke.sh fuzz/mkseeds.
 	$(FUZZ_BINS:=.c) fuzz/corpus \
 	fuzz/multiboot.dict fuzz/bzimage.dict fuzz/pvh.dict fuzz/options.dict
 
-FUZZ_VMM_SRCS = $(vmm_libvmm_a_SOURCES) $(shadow_libshadow_a_SOURCES) \
-	$(notifier_libnotifier_a_SOURCES)
+FUZZ_VMM_SRCS = $(vmm_libvmm_a_SOURCES) $(pager_libpager_a_SOURCES) \
+	$(shadow_libshadow_a_SOURCES) $(notifier_libnotifier_a_SOURCES)
 FUZZ_VMM_OBJS = $(patsubst %.c,fuzz/obj/%.o,$(filter %.c,$(FUZZ_VMM_SRCS)))
 FUZZ_VMM_HDRS = $(addprefix $(srcdir)/,$(filter %.h,$(FUZZ_VMM_SRCS))) \
 	$(srcdir)/fuzz/fuzz.h config.h
 FUZZ_SANITIZE = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_COMPILE = $(FUZZ_CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) -g -O1 -fno-omit-frame-pointer \
-	$(FUZZ_SANITIZE) $(WARN_CFLAGS) $(PTHREAD_CFLAGS)
-FUZZ_LIBS = $(PTHREAD_LIBS)
+	$(FUZZ_SANITIZE) $(WARN_CFLAGS) $(PTHREAD_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBVIRT_CFLAGS) $(LIBXML_CFLAGS)
+FUZZ_LIBS = $(PTHREAD_LIBS) $(CONTROL_LIBS)
 
 TEST_EXTENSIONS += .fuzz
 FUZZ_LOG_COMPILER = $(SHELL) $(srcdir)/fuzz/smoke.sh
@@ -58,11 +61,10 @@ $(FUZZ_TESTS): fuzz/%.fuzz: fuzz/% fuzz/seeds.stamp
 	$(AM_V_GEN)echo "# make check: fuzz/smoke.sh runs fuzz/$* (fuzz/local.mk)" >$@
 check_DATA += $(FUZZ_BINS) fuzz/seeds.stamp $(FUZZ_TESTS)
 TESTS += $(FUZZ_TESTS)
-# Known bugs a harness finds, reported and being fixed on another branch:
-# its smoke test is skipped while the report starts in that function.
-# pvh:scan_notes: the PVH note walk reads past the end of a note segment
-# (issue 9, defect 2), fixed on branch harden: delete the entry with it.
-FUZZ_KNOWN_BUGS = pvh:scan_notes
+# Known bugs a harness finds, reported and being fixed elsewhere, as
+# NAME:FUNCTION: its smoke test is skipped while the report starts in that
+# function. None today.
+FUZZ_KNOWN_BUGS =
 AM_TESTS_ENVIRONMENT += FUZZ_KNOWN_BUGS='$(FUZZ_KNOWN_BUGS)'; export FUZZ_KNOWN_BUGS;
 
 fuzz: $(FUZZ_BINS) fuzz/seeds.stamp
