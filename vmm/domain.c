@@ -22,7 +22,7 @@
 #include "vmm/util.h"
 
 /* Devices that do not exist yet; one line each turns them on. */
-#define DOMAIN_HAVE_BALLOON 0	/* virtio-balloon: cfg->dom.balloon */
+#define DOMAIN_HAVE_BALLOON 1	/* virtio-balloon: cfg->dom.balloon */
 #define DOMAIN_HAVE_DISK 0	/* virtio-blk: <disk type='file'> */
 
 struct dom_ctx {

@@ -389,6 +389,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 	/* After the defaults: the target is checked against --mem, wherever that came. */
 	if (balloon_arg && !parse_balloon(balloon_arg, cfg))
 		return OPTIONS_ERROR;
+	if (!balloon_arg && cfg->dom.balloon) {	/* <memballoon model='virtio'> */
+		cfg->balloon = true;
+		cfg->balloon_reporting = cfg->dom.free_page_reporting;
+	}
 	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads ||
 	    cfg->swap_full_overshoot) {
 		if (!cfg->mem_resident) {

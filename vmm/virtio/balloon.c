@@ -20,9 +20,11 @@
  * because the exit summary reads them from the main thread.
  */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/control/qmp_balloon.h"
 #include "vmm/devices/devices.h"
 #include "vmm/gmem.h"
 #include "vmm/util.h"
@@ -88,7 +90,10 @@ static void config_write(struct virtio_pci *vp, unsigned off, const uint8_t *dat
 	pci_put32(cfg + 12, b->poison_val);
 	memcpy(cfg + off, data, size);
 	/* num_pages is the device's; the driver writes actual and poison_val. */
-	b->actual = pci_get32(cfg + 4);
+	if (b->actual != pci_get32(cfg + 4)) {
+		b->actual = pci_get32(cfg + 4);
+		qmp_balloon_changed(b->vm->cfg->mem - ((uint64_t)b->actual << PAGE_SHIFT));
+	}
 	b->poison_val = pci_get32(cfg + 12);
 }
 
@@ -328,6 +333,37 @@ static struct virtio_device_ops balloon_ops = {
 	.reset = reset,
 };
 
+/* QMP's query-balloon and balloon speak of the RAM the guest keeps, not of the balloon. */
+static uint64_t qmp_actual(void *opaque)
+{
+	struct balloon *b = opaque;
+	uint32_t actual;
+
+	pthread_mutex_lock(&b->vp->lock);
+	actual = b->actual;
+	pthread_mutex_unlock(&b->vp->lock);
+	return b->vm->cfg->mem - ((uint64_t)actual << PAGE_SHIFT);
+}
+
+static int qmp_set_target(void *opaque, uint64_t target, char *why, size_t len)
+{
+	struct balloon *b = opaque;
+	uint64_t mem = b->vm->cfg->mem;
+
+	if (target > mem) {
+		snprintf(why, len, "balloon target %llu is more than the guest's RAM (%llu bytes)",
+			 (unsigned long long)target, (unsigned long long)mem);
+		return -1;
+	}
+	virtio_balloon_set_target(mem - target);
+	return 0;
+}
+
+static const struct qmp_balloon_ops balloon_qmp_ops = {
+	.actual = qmp_actual,
+	.set_target = qmp_set_target,
+};
+
 int virtio_balloon_init(struct vm *vm)
 {
 	struct balloon *b;
@@ -345,6 +381,7 @@ int virtio_balloon_init(struct vm *vm)
 	if (!b->vp)
 		return -1;
 	the_balloon = b;
+	qmp_balloon_register(&balloon_qmp_ops, b);
 	return 0;
 }
 
