@@ -20,7 +20,9 @@ GUEST_HDRS = \
 	$(srcdir)/guest-tests/lib/arch.h \
 	$(srcdir)/guest-tests/lib/runtime.h \
 	$(srcdir)/guest-tests/lib/setup.h \
-	$(srcdir)/guest-tests/lib/pattern.h
+	$(srcdir)/guest-tests/lib/pattern.h \
+	$(srcdir)/guest-tests/lib/pci.h \
+	$(srcdir)/guest-tests/lib/virtio.h
 
 GUEST_LIB_OBJS = \
 	guest-tests/lib/entry.o \
@@ -29,7 +31,9 @@ GUEST_LIB_OBJS = \
 	guest-tests/lib/smp.o \
 	guest-tests/lib/printf.o \
 	guest-tests/lib/string.o \
-	guest-tests/lib/args.o
+	guest-tests/lib/args.o \
+	guest-tests/lib/pci.o \
+	guest-tests/lib/virtio.o
 
 GUEST_IMAGES = \
 	guest-tests/hello.elf \
@@ -40,7 +44,8 @@ GUEST_IMAGES = \
 	guest-tests/stress-seq.elf \
 	guest-tests/stress-random.elf \
 	guest-tests/stress-zero.elf \
-	guest-tests/stress-clean.elf
+	guest-tests/stress-clean.elf \
+	guest-tests/balloon.elf
 
 GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
@@ -98,7 +103,23 @@ GUEST_SPECS = \
 	guest-tests/stress-zero-8x.gt \
 	guest-tests/stress-clean-1x.gt \
 	guest-tests/stress-clean-4x.gt \
-	guest-tests/stress-clean-8x.gt
+	guest-tests/stress-clean-8x.gt \
+	guest-tests/balloon.gt \
+	guest-tests/balloon-target.gt \
+	guest-tests/balloon-no-stats.gt \
+	guest-tests/balloon-no-reporting.gt \
+	guest-tests/balloon-poison.gt \
+	guest-tests/balloon-hostile-loop.gt \
+	guest-tests/balloon-hostile-oob.gt \
+	guest-tests/balloon-hostile-overflow.gt \
+	guest-tests/balloon-hostile-index.gt \
+	guest-tests/balloon-hostile-head.gt
+
+# Balloon specs that need gmem_discard to work under the pager (the memory
+# object's discard transition); they join GUEST_SPECS once it does.
+GUEST_SPECS_PAGER_DISCARD = \
+	guest-tests/balloon-pager.gt \
+	guest-tests/balloon-overcommit-4x.gt
 
 TESTS += $(GUEST_SPECS)
 GT_LOG_COMPILER = $(SHELL) $(srcdir)/guest-tests/run-guest-test
@@ -114,6 +135,8 @@ EXTRA_DIST += \
 	guest-tests/lib/printf.c \
 	guest-tests/lib/string.c \
 	guest-tests/lib/args.c \
+	guest-tests/lib/pci.c \
+	guest-tests/lib/virtio.c \
 	$(GUEST_HDRS) \
 	guest-tests/hello.c \
 	guest-tests/memtest.c \
@@ -121,4 +144,5 @@ EXTRA_DIST += \
 	guest-tests/exceptions.c \
 	guest-tests/exit.c \
 	guest-tests/stress.c \
-	$(GUEST_SPECS)
+	guest-tests/balloon.c \
+	$(GUEST_SPECS) $(GUEST_SPECS_PAGER_DISCARD)

@@ -56,7 +56,7 @@ struct balloon {
 	bool stats_held;
 	uint16_t stats_head;
 	unsigned stats_queue;
-	bool discard_refused_logged;
+	bool discard_refused_logged, bad_pfn_logged;
 	/* Counters for the exit summary. */
 	atomic_uint_fast64_t inflated_pages, deflated_pages, reported_pages, reported_ranges,
 		kept_pages;
@@ -163,8 +163,12 @@ static bool balloon_pfns(struct balloon *b, struct virtq *vq, const struct virtq
 			uint8_t bit;
 
 			if (pg < 0) {
-				*why = "balloon page frame outside guest RAM";
-				return false;
+				/* Ignored, as QEMU does: a driver bug, not a broken queue. */
+				if (!b->bad_pfn_logged)
+					vmm_err("virtio-balloon: page frame 0x%x is not guest RAM; "
+						"ignored", pfn[i]);
+				b->bad_pfn_logged = true;
+				continue;
 			}
 			bit = 1u << (pg & 7);
 			if (inflate && !(b->inflated[pg >> 3] & bit)) {
@@ -310,7 +314,7 @@ static void reset(struct virtio_pci *vp)
 static struct virtio_device_ops balloon_ops = {
 	.name = "virtio-balloon",
 	.device_id = VIRTIO_ID_BALLOON,
-	.class_code = 0xff0000,		/* "unclassified device", as QEMU's */
+	.class_code = 0x00ff00,		/* PCI_CLASS_OTHERS, as QEMU's */
 	.features = 1ULL << VIRTIO_BALLOON_F_STATS_VQ | 1ULL << VIRTIO_BALLOON_F_PAGE_POISON |
 		    1ULL << VIRTIO_F_RING_EVENT_IDX,
 	.nr_queues = 4,

@@ -227,8 +227,10 @@ static bool status_write(struct virtio_pci *vp, uint8_t v)
 	uint8_t old = vp->status;
 
 	if (!v) {
-		vp->reset_pending = true;
-		return true;
+		/* Status 0 already is the reset state: no queue has run since. */
+		if (old)
+			vp->reset_pending = true;
+		return old;
 	}
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		uint64_t f = vp->driver_features;
