@@ -45,7 +45,8 @@ GUEST_IMAGES = \
 	guest-tests/stress-random.elf \
 	guest-tests/stress-zero.elf \
 	guest-tests/stress-clean.elf \
-	guest-tests/balloon.elf
+	guest-tests/balloon.elf \
+	guest-tests/blk.elf
 
 GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
@@ -113,7 +114,14 @@ GUEST_SPECS = \
 	guest-tests/balloon-hostile-oob.gt \
 	guest-tests/balloon-hostile-overflow.gt \
 	guest-tests/balloon-hostile-index.gt \
-	guest-tests/balloon-hostile-head.gt
+	guest-tests/balloon-hostile-head.gt \
+	guest-tests/blk-pattern.gt \
+	guest-tests/blk-pattern-4x.gt \
+	guest-tests/blk-ro.gt \
+	guest-tests/blk-discard.gt \
+	guest-tests/blk-ioerr.gt \
+	guest-tests/blk-bounds.gt \
+	guest-tests/blk-malformed.gt
 
 # Balloon specs that need gmem_discard to work under the pager (the memory
 # object's discard transition); they join GUEST_SPECS once it does.
@@ -145,4 +153,5 @@ EXTRA_DIST += \
 	guest-tests/exit.c \
 	guest-tests/stress.c \
 	guest-tests/balloon.c \
+	guest-tests/blk.c \
 	$(GUEST_SPECS) $(GUEST_SPECS_PAGER_DISCARD)
