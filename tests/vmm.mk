@@ -25,6 +25,9 @@ CLEANFILES += $(TEST_GUESTS)
 EXTRA_DIST += tests/guests/misbehave.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
 	tests/pager-faults.sh
 TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh
+# --disk (virtio-blk): bad images, a loop device, dm-error.
+EXTRA_DIST += tests/disk.sh
+TESTS += tests/disk.sh
 
 TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
 
