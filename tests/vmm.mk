@@ -3,6 +3,8 @@
 # bad input and guest misbehaviour.
 check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
 TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
+check_PROGRAMS += tests/test_virtio_blk
+TESTS += tests/test_virtio_blk
 VMM_TEST_LIBS = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) $(PTHREAD_LIBS)
 
 tests_test_vmm_options_SOURCES = tests/test_vmm_options.c
@@ -12,6 +14,10 @@ tests_test_vmm_options_LDADD = $(VMM_TEST_LIBS)
 tests_test_multiboot_SOURCES = tests/test_multiboot.c
 tests_test_multiboot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_multiboot_LDADD = $(VMM_TEST_LIBS)
+
+tests_test_virtio_blk_SOURCES = tests/test_virtio_blk.c
+tests_test_virtio_blk_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_virtio_blk_LDADD = $(VMM_TEST_LIBS)
 
 tests_test_swap_store_SOURCES = tests/test_swap_store.c
 tests_test_swap_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

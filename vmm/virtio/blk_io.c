@@ -244,9 +244,10 @@ static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virt
 		memcpy(&s, seg[i], 8);
 		memcpy(&n, seg[i] + 8, 4);
 		memcpy(&fl, seg[i] + 12, 4);
-		if (s > d->sectors || n > d->sectors - s || (fl & ~(uint32_t)WZ_F_UNMAP) ||
-		    (discard && fl))
+		if ((fl & ~(uint32_t)WZ_F_UNMAP) || (discard && fl))
 			return VIRTIO_BLK_S_UNSUPP;
+		if (s > d->sectors || n > d->sectors - s)
+			return VIRTIO_BLK_S_IOERR;
 	}
 	for (unsigned i = 0; i < nr; i++) {
 		uint64_t s;
