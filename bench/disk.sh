@@ -35,15 +35,17 @@ QEMU=${QEMU-$(command -v qemu-system-x86_64 || true)}
 FIO=${FIO-$(command -v fio || true)}
 secs=5 size=1G
 [ $quick = 1 ] && { secs=1 size=64M runs=1 QEMU=; }
+[ -f "$BLK_IMAGE" ] || make -s -C "$builddir" guest-tests/blk.elf >&2
 [ -x "$VMM" ] && [ -f "$BLK_IMAGE" ] || { echo "bench/disk.sh: need VMM and BLK_IMAGE" >&2; exit 2; }
 
 dir=$(mktemp -d "${BENCH_SWAPDIR:-/var/tmp}/vmm-disk.XXXXXX") || exit 2
 trap 'rm -rf "$dir"' EXIT
 trap 'exit 1' INT TERM
 img=$dir/disk.img
-# A real, allocated file: random reads hit blocks, not holes.
-fallocate -l "$size" "$img" 2>/dev/null || dd if=/dev/zero of="$img" bs=1M count=${size%[GM]} status=none
-[ "${size%G}" != "$size" ] && [ ! -s "$img" ] && exit 2
+# A written file: random reads hit blocks on the device, not holes or
+# unwritten extents (which read as zeroes without any I/O).
+mib=$([ "${size%G}" != "$size" ] && echo $((${size%G} * 1024)) || echo "${size%M}")
+dd if=/dev/zero of="$img" bs=1M count="$mib" conv=fsync status=none || exit 2
 log=${out:+$out/logs}
 [ -n "$log" ] && mkdir -p "$log"
 

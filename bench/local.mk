@@ -21,6 +21,7 @@ TESTS += bench/smoke.sh
 EXTRA_DIST += \
 	bench/README.md \
 	bench/run \
+	bench/disk.sh \
 	bench/smoke.sh \
 	bench/plot.gp \
 	bench/guests/bench.c \
