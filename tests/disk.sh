@@ -54,4 +54,13 @@ if [ -n "$loop" ]; then
 else
 	echo "skipped: block device (no loop device)"
 fi
+
+# The I/O threads, the device thread and the vCPUs under ThreadSanitizer
+# (any race report exits 66), with the pager swapping the buffers.
+if [ -x "$b/vmm/vmm-tsan" ]; then
+	truncate -s 32M "$tmp/tsan.img"
+	expect 1 "" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$b/vmm/vmm-tsan" run -q \
+		--timeout 250 --cpus 2 --mem 128M --mem-resident 32M --disk "$tmp/tsan.img" "$blk" \
+		-- mode=pattern
+fi
 finish
