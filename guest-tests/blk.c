@@ -116,17 +116,12 @@ static uint8_t blk_io(uint32_t type, uint64_t sector, uint64_t buf, uint32_t len
 	return *(volatile uint8_t *)&r->status;
 }
 
-static bool setup(void)
+/* Reset, negotiate, set up the queues, DRIVER_OK. */
+static bool bring_up(void)
 {
-	struct pci_func f;
-	struct mem_region *r = &mem_regions[0];
 	uint64_t want = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_EVENT_IDX | 1ULL << F_RO |
 			1ULL << F_FLUSH | 1ULL << F_MQ | 1ULL << F_DISCARD | 1ULL << F_WZ;
 
-	if (!pci_find(VIRTIO_VENDOR, BLK_DEV_MODERN, BLK_DEV_TRANS, &f))
-		return fail("no virtio-blk on bus 0");
-	if (!virtio_open(&dev, &f, r->start, 4 * MiB))
-		return fail("virtio capabilities incomplete");
 	if (!virtio_negotiate(&dev, want))
 		return fail("features refused");
 	capacity = *(volatile uint64_t *)dev.device;
@@ -137,6 +132,20 @@ static bool setup(void)
 		if (!virtio_queue(&dev, q, QSIZE))
 			return fail("cannot set up a queue");
 	virtio_driver_ok(&dev);
+	return true;
+}
+
+static bool setup(void)
+{
+	struct pci_func f;
+	struct mem_region *r = &mem_regions[0];
+
+	if (!pci_find(VIRTIO_VENDOR, BLK_DEV_MODERN, BLK_DEV_TRANS, &f))
+		return fail("no virtio-blk on bus 0");
+	if (!virtio_open(&dev, &f, r->start, 4 * MiB))
+		return fail("virtio capabilities incomplete");
+	if (!bring_up())
+		return false;
 	pool = ALIGN_UP(r->start + 4 * MiB, PAGE_SIZE);
 	pool_pages = (r->end - pool) / PAGE_SIZE;
 	printf("blk: virtio-blk found, %lu MiB\n", capacity >> 11);
@@ -396,8 +405,25 @@ static long run_malformed(void *arg)
 				     { (uint64_t)&r->status, 1, true } }, 2, &used);
 	ok = expect("unknown request type", r->status, 2) && ok;
 	printf("blk: device status after: 0x%x\n", virtio_status(&dev));
-	return ok && expect("a good read after", blk_io(T_IN, 0, buf, 4096, NULL), S_OK) &&
-	       !(virtio_status(&dev) & VIRTIO_S_NEEDS_RESET);
+	ok = ok && expect("a good read after", blk_io(T_IN, 0, buf, 4096, NULL), S_OK) &&
+	     !(virtio_status(&dev) & VIRTIO_S_NEEDS_RESET);
+	/* A descriptor that chains to itself: the queue is broken, the device needs a reset. */
+	{
+		struct guest_vq *q = &dev.q[0];
+		volatile uint64_t *desc = (volatile uint64_t *)(q->desc + 16ULL * q->desc_next);
+
+		desc[0] = (uint64_t)r;
+		desc[1] = 16 | (uint64_t)VQ_DESC_NEXT << 32 | (uint64_t)q->desc_next << 48;
+		virtio_post_raw(&dev, 0, q->desc_next, 1);
+	}
+	for (unsigned i = 0; i < 2000 && !(virtio_status(&dev) & VIRTIO_S_NEEDS_RESET); i++)
+		virtio_delay(1);
+	printf("blk: descriptor loop: DEVICE_NEEDS_RESET %s\n",
+	       virtio_status(&dev) & VIRTIO_S_NEEDS_RESET ? "set" : "not set");
+	ok = ok && (virtio_status(&dev) & VIRTIO_S_NEEDS_RESET);
+	/* After a reset the device works again. */
+	ok = ok && bring_up();
+	return ok && expect("a read after the reset", blk_io(T_IN, 0, buf, 4096, NULL), S_OK);
 }
 
 static inline uint64_t tsc(void)
