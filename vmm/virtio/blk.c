@@ -3,7 +3,9 @@
  * virtio-blk devices, one per --disk: see blk.h.
  *
  * Queues: one per vCPU, at most one per host CPU and VIRTIO_MAX_QUEUES
- * (VIRTIO_BLK_F_MQ). Each queue has an I/O thread with its own gmem handle
+ * (VIRTIO_BLK_F_MQ). A single queue is served on the transport's device
+ * thread itself (one thread wake-up less per request). With several, each
+ * queue has an I/O thread with its own gmem handle
  * (so copies of different queues do not serialise on one handle), its own
  * bounce buffer and its own struct virtq. The transport's device thread
  * calls queue_work() for every queue on every notification: the first call
@@ -122,6 +124,31 @@ static bool serve_queue(struct blk_qthread *qt, const char **why)
 	return true;
 }
 
+/* Serve the queue if it is active; false when the thread is to stop. */
+static bool run_queue(struct blk_qthread *qt)
+{
+	const char *why = NULL;
+	bool ok;
+
+	pthread_mutex_lock(&qt->lock);
+	if (qt->stop || !qt->active) {
+		pthread_mutex_unlock(&qt->lock);
+		return !qt->stop;
+	}
+	qt->busy = true;
+	pthread_mutex_unlock(&qt->lock);
+	ok = serve_queue(qt, &why);
+	pthread_mutex_lock(&qt->lock);
+	qt->busy = false;
+	if (!ok)
+		qt->active = false;	/* until the reset */
+	pthread_cond_broadcast(&qt->idle);
+	pthread_mutex_unlock(&qt->lock);
+	if (!ok)
+		virtio_pci_broken(qt->dev->vp, why);
+	return true;
+}
+
 static void *io_thread(void *arg)
 {
 	struct blk_qthread *qt = arg;
@@ -130,32 +157,12 @@ static void *io_thread(void *arg)
 	snprintf(name, sizeof(name), "blk-io%u", qt->index);
 	pthread_setname_np(pthread_self(), name);
 	for (;;) {
-		const char *why = NULL;
 		uint64_t v;
-		bool ok;
 
 		if (read(qt->kick_fd, &v, sizeof(v)) < 0 && errno != EINTR)
 			break;
-		pthread_mutex_lock(&qt->lock);
-		if (qt->stop) {
-			pthread_mutex_unlock(&qt->lock);
+		if (!run_queue(qt))
 			break;
-		}
-		if (!qt->active) {
-			pthread_mutex_unlock(&qt->lock);
-			continue;
-		}
-		qt->busy = true;
-		pthread_mutex_unlock(&qt->lock);
-		ok = serve_queue(qt, &why);
-		pthread_mutex_lock(&qt->lock);
-		qt->busy = false;
-		if (!ok)
-			qt->active = false;	/* until the reset */
-		pthread_cond_broadcast(&qt->idle);
-		pthread_mutex_unlock(&qt->lock);
-		if (!ok)
-			virtio_pci_broken(qt->dev->vp, why);
 	}
 	return NULL;
 }
@@ -183,7 +190,10 @@ static bool queue_work(struct virtio_pci *vp, unsigned q, struct virtq *vq, cons
 		qt->active = true;
 	}
 	pthread_mutex_unlock(&qt->lock);
-	kick(qt);
+	if (!qt->started)
+		run_queue(qt);		/* one queue: served on the device thread itself */
+	else
+		kick(qt);
 	return true;
 }
 
@@ -275,11 +285,11 @@ static int blk_create(struct vm *vm, const struct vm_disk *cfg, unsigned index)
 		qt->kick_fd = eventfd(0, EFD_CLOEXEC);
 		qt->mem = gmem_open(vm, b->name);
 		if (qt->kick_fd < 0 || !qt->mem || blk_queue_init(&qt->bq, &b->disk) ||
-		    pthread_create(&qt->thread, NULL, io_thread, qt)) {
+		    (b->nr_queues > 1 && pthread_create(&qt->thread, NULL, io_thread, qt))) {
 			vmm_err("%s: cannot set up queue %u: %s", b->name, q, strerror(errno));
 			return -1;
 		}
-		qt->started = true;
+		qt->started = b->nr_queues > 1;
 	}
 	b->vp = virtio_pci_create(vm, &b->ops, b);
 	if (!b->vp)
