@@ -49,6 +49,10 @@ dd if=/dev/zero of="$img" bs=1M count="$mib" conv=fsync status=none || exit 2
 log=${out:+$out/logs}
 [ -n "$log" ] && mkdir -p "$log"
 
+# The TSC frequency the guest converts its rdtsc deltas with (as bench/run).
+tsc_khz=$(awk '/^cpu MHz/ { printf "%d\n", $4 * 1000; exit }' /proc/cpuinfo)
+[ -n "$tsc_khz" ] && [ "$tsc_khz" -gt 0 ] || { echo "bench/disk.sh: no 'cpu MHz' in /proc/cpuinfo" >&2; exit 2; }
+
 med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
@@ -56,7 +60,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a 
 guest_vmm() {
 	local o
 	o=$("$VMM" run -q --timeout 120 --cpus 1 --mem 256M --disk "$img,cache=none" "$BLK_IMAGE" \
-		-- mode=bench rw="$1" bs="$2" qd=1 ms=$((secs * 1000)) 2>&1)
+		-- mode=bench rw="$1" bs="$2" qd=1 ms=$((secs * 1000)) tsc_khz="$tsc_khz" 2>&1)
 	[ -n "$log" ] && echo "$o" >> "$log/disk-vmm.log"
 	sed -n 's/.*# bench:.* iops=\([0-9]*\) mibs=\([0-9]*\).*/\1 \2/p' <<<"$o" | head -1
 }
@@ -65,7 +69,7 @@ guest_qemu() {
 	o=$(timeout 180 "$QEMU" -accel kvm -kernel "$BLK_IMAGE" -device isa-debug-exit,iobase=0xf4,iosize=0x4 \
 		-serial stdio -display none -no-reboot -nodefaults -smp 1 -m 256M \
 		-drive file="$img",if=none,id=d0,format=raw,cache=none -device virtio-blk-pci,drive=d0 \
-		-append "mode=bench rw=$1 bs=$2 qd=1 ms=$((secs * 1000))" 2>&1 </dev/null)
+		-append "mode=bench rw=$1 bs=$2 qd=1 ms=$((secs * 1000)) tsc_khz=$tsc_khz" 2>&1 </dev/null)
 	[ -n "$log" ] && echo "$o" >> "$log/disk-qemu.log"
 	sed -n 's/.*# bench:.* iops=\([0-9]*\) mibs=\([0-9]*\).*/\1 \2/p' <<<"$o" | head -1
 }

@@ -23,7 +23,8 @@
  *                byte outside the request written, the device still works.
  * mode=bench     qd=N requests in flight on queue 0: `rw=randread|randwrite|
  *                read|write`, `bs` bytes, for `ms` milliseconds; prints IOPS
- *                and MiB/s as "# bench:" lines (bench/disk.sh reads them).
+ *                and MiB/s as "# bench:" lines (bench/disk.sh reads them);
+ *                `tsc_khz` is the TSC frequency (the host's, from bench/disk.sh).
  */
 #include "lib/pattern.h"
 #include "lib/virtio.h"
@@ -443,15 +444,12 @@ static long run_bench(void *arg)
 		   !strcmp(rw, "write");
 	uint64_t blocks = capacity * 512 / bs, x = 88172645463325252ULL, next = 0, done = 0;
 	struct guest_vq *q = &dev.q[0];
-	uint64_t t0, t1, end, hz = 3000000ULL;	/* TSC per ms, calibrated below */
+	uint64_t t0, t1, end, hz = arg_u64("tsc_khz", 3000000);	/* TSC ticks per ms */
 	uint16_t posted = 0;
 
 	if (qd < 1 || qd * 3 > q->size || qd * bs > pool_pages * PAGE_SIZE)
 		return fail("bad qd or bs");
 	memset((void *)pool, 0x11, qd * bs);
-	t0 = tsc();
-	virtio_delay(100);
-	hz = (tsc() - t0) / 100;
 	t0 = tsc();
 	end = t0 + ms * hz;
 	for (;;) {
