@@ -202,10 +202,22 @@ ioerr:
 	return VIRTIO_BLK_S_IOERR;
 }
 
+/* Write zeroes with pwrite, for file systems without FALLOC_FL_ZERO_RANGE (tmpfs). */
+static bool write_zeroes(struct blk_queue *bq, uint64_t off, uint64_t len)
+{
+	memset(bq->bounce, 0, BLK_BOUNCE);
+	for (uint64_t done = 0; done < len; done += BLK_BOUNCE)
+		if (!full_io(bq->disk, true, bq->bounce,
+			     len - done < BLK_BOUNCE ? len - done : BLK_BOUNCE, off + done))
+			return false;
+	return true;
+}
+
 /* One discard or write-zeroes range, already checked to be inside the disk. */
-static bool zero_range(struct blk_disk *d, bool discard, bool unmap, uint64_t sector,
+static bool zero_range(struct blk_queue *bq, bool discard, bool unmap, uint64_t sector,
 		       uint64_t n)
 {
+	struct blk_disk *d = bq->disk;
 	uint64_t range[2] = { sector * BLK_SECTOR, n * BLK_SECTOR };
 
 	if (faulty(d, sector, n)) {
@@ -221,8 +233,10 @@ static bool zero_range(struct blk_disk *d, bool discard, bool unmap, uint64_t se
 		if (discard || errno != EOPNOTSUPP)
 			return false;
 	}
-	return !fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)range[0],
-			  (off_t)range[1]);
+	if (!fallocate(d->fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, (off_t)range[0],
+		       (off_t)range[1]))
+		return true;
+	return errno == EOPNOTSUPP && write_zeroes(bq, range[0], range[1]);
 }
 
 static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virtq_chain *c,
@@ -256,7 +270,7 @@ static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virt
 		memcpy(&s, seg[i], 8);
 		memcpy(&n, seg[i] + 8, 4);
 		memcpy(&fl, seg[i] + 12, 4);
-		if (n && !zero_range(d, discard, fl & WZ_F_UNMAP, s, n)) {
+		if (n && !zero_range(bq, discard, fl & WZ_F_UNMAP, s, n)) {
 			log_once(&d->err_logged, d, discard ? "discard failed" :
 				 "write-zeroes failed", errno);
 			return VIRTIO_BLK_S_IOERR;
