@@ -11,7 +11,7 @@
 command -v fincore >/dev/null || { echo "SKIP: fincore (util-linux) not installed"; exit 77; }
 img=${top_builddir:-.}/guest-tests/balloon.elf
 
-"$VMM" run --timeout 120 --mem 256M --balloon "$img" -- mib=64 inflate=0 pause_ms=2000 \
+"$VMM" run --timeout 120 --mem 256M --balloon "$img" -- mib=64 inflate=0 pause_ms=4000 \
 	</dev/null >"$tmp/out" 2>"$tmp/err" &
 pid=$!
 
@@ -26,15 +26,14 @@ resident() {
 
 written= reported=
 while kill -0 $pid 2>/dev/null; do
+	# The guest prints each line when the step is done, then holds.
 	if [ -z "$written" ] && grep -q 'report region written' "$tmp/out"; then
-		sleep 0.5
 		written=$(resident)
 	fi
 	if [ -z "$reported" ] && grep -q 'report region reported' "$tmp/out"; then
-		sleep 0.5
 		reported=$(resident)
 	fi
-	sleep 0.1
+	sleep 0.05
 done
 wait $pid
 status=$?

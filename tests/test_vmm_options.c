@@ -107,6 +107,41 @@ START_TEST(bad_option_values_are_errors)
 }
 END_TEST
 
+START_TEST(balloon_takes_a_target_and_free_page_reporting)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "x.elf", NULL), OPTIONS_RUN);
+	ck_assert(!cfg.balloon);
+	ck_assert_int_eq(parse(&cfg, "--balloon", "x.elf", NULL), OPTIONS_RUN);
+	ck_assert(cfg.balloon);
+	ck_assert(cfg.balloon_reporting);
+	ck_assert_uint_eq(cfg.balloon_target, 0);
+	/* The target is checked against --mem even when --mem comes after. */
+	ck_assert_int_eq(parse(&cfg, "--balloon=512M,free-page-reporting=off", "--mem", "1G",
+			       "x.elf", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.balloon_target, 512 << 20);
+	ck_assert(!cfg.balloon_reporting);
+	ck_assert_int_eq(parse(&cfg, "--balloon=free-page-reporting=on", "x.elf", NULL),
+			 OPTIONS_RUN);
+	ck_assert(cfg.balloon_reporting);
+	ck_assert_uint_eq(cfg.balloon_target, 0);
+}
+END_TEST
+
+START_TEST(bad_balloon_values_are_errors)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "--balloon=1G", "x.elf", NULL), OPTIONS_ERROR);	/* > 256M */
+	ck_assert_int_eq(parse(&cfg, "--balloon=4097K", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--balloon=lots", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--balloon=4M,free-page-reporting=maybe", "x.elf", NULL),
+			 OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--balloon=4M,8M", "x.elf", NULL), OPTIONS_ERROR);
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
 	Suite *s = suite_create("vmm options");
@@ -117,6 +152,8 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, defaults_are_one_cpu_and_256m);
 	tcase_add_test(tc, options_and_guest_command_line_are_parsed);
 	tcase_add_test(tc, bad_option_values_are_errors);
+	tcase_add_test(tc, balloon_takes_a_target_and_free_page_reporting);
+	tcase_add_test(tc, bad_balloon_values_are_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,3 +3,7 @@
 # (the guest-side virtio tests are guest-tests/balloon*.gt).
 TESTS += tests/balloon-resident.sh
 EXTRA_DIST += tests/balloon-resident.sh
+if ENABLE_TSAN
+TESTS += tests/balloon-tsan.sh
+endif
+EXTRA_DIST += tests/balloon-tsan.sh

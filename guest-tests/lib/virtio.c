@@ -61,6 +61,8 @@ bool virtio_open(struct virtio_dev *d, const struct pci_func *f, uint64_t mem, u
 	d->f = *f;
 	d->mem = mem;
 	d->mem_end = mem + mem_len;
+	for (unsigned i = 0; i < VIRTIO_MAXQ; i++)
+		d->vector[i] = 0xffff;
 	pci_write16(f, 0x04, pci_read16(f, 0x04) | 0x6);	/* memory space, bus master */
 	for (unsigned c = pci_next_cap(f, 0x09, 0); c; c = pci_next_cap(f, 0x09, c)) {
 		uint8_t type = pci_read8(f, c + 3);
@@ -171,7 +173,7 @@ bool virtio_queue(struct virtio_dev *d, unsigned qi, uint16_t size)
 	q->notify = d->notify_base + (uint64_t)mmio_read16(d->common + CC_QNOFF) * d->notify_mult;
 	q->avail_idx = q->last_used = q->desc_next = 0;
 	mmio_write16(d->common + CC_QSIZE, q->size);
-	mmio_write16(d->common + CC_QMSIX, 0xffff);
+	mmio_write16(d->common + CC_QMSIX, d->vector[qi]);
 	mmio_write32(d->common + CC_QDESC, q->desc);
 	mmio_write32(d->common + CC_QDESC + 4, q->desc >> 32);
 	mmio_write32(d->common + CC_QAVAIL, q->avail);

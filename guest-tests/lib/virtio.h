@@ -46,6 +46,7 @@ struct virtio_dev {
 	uint64_t features;		/* negotiated */
 	uint64_t mem, mem_end;		/* where rings are allocated */
 	struct guest_vq q[VIRTIO_MAXQ];
+	uint16_t vector[VIRTIO_MAXQ];	/* MSI-X vector per queue (0xffff: none, the default) */
 };
 
 /* Walk the virtio capabilities of f and enable the device's memory space; false if incomplete. */

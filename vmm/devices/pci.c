@@ -291,8 +291,15 @@ static void mmio_io(void *opaque, uint64_t off, uint8_t *data, unsigned size, bo
 	}
 	if (!is_write)
 		memset(data, 0xff, size);
-	vmm_dbg("pci: MMIO %s at 0x%llx (%u bytes) hits no BAR", is_write ? "write" : "read",
-		(unsigned long long)addr, size);
+	if (vmm_debug) {
+		unsigned n = atomic_fetch_add(&bus->unclaimed_mmio_logged, 1);
+
+		if (n < PCI_DEBUG_LOG_LIMIT)
+			vmm_dbg("pci: MMIO %s at 0x%llx (%u bytes) hits no BAR",
+				is_write ? "write" : "read", (unsigned long long)addr, size);
+		else if (n == PCI_DEBUG_LOG_LIMIT)
+			vmm_dbg("pci: more MMIO accesses that hit no BAR; not logging them");
+	}
 }
 
 void pci_set_intx(struct pci_device *dev, bool level)

@@ -3,6 +3,7 @@
 #define VMM_PCI_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -95,6 +96,7 @@ struct pci_bus {
 	struct pci_device host_bridge;
 	uint32_t next_bar;			/* allocator for BARs, at start-up */
 	unsigned unclaimed_logged;		/* --debug rate limit; under lock */
+	atomic_uint unclaimed_mmio_logged;	/* the same for the MMIO window */
 };
 
 /* Create the bus on vm's port and MMIO tables (vm->pci); 0 or -1 with a message. */
