@@ -16,6 +16,8 @@
  *                another 1 MiB: both read as zeroes, neighbours intact.
  * mode=ioerr     reads before sector `fault` succeed, a read of it gets
  *                IOERR (an injected error), and the device keeps working.
+ * mode=full      (vmm only; the image's file system is full) write-zeroes of a
+ *                hole gets IOERR, discard works, so does a read.
  * mode=bounds    a read past the end and a partial sector get IOERR and
  *                leave the buffer untouched.
  * mode=malformed (vmm only) chains without a header or a status byte, and
@@ -342,6 +344,16 @@ static long run_ioerr(void *arg)
 	       expect("read after the error", blk_io(T_IN, 0, buf, 4096, NULL), S_OK);
 }
 
+/* The image's file system is full: write-zeroes of a hole fails, discard still works. */
+static long run_full(void *arg)
+{
+	uint64_t buf = pool;
+
+	return expect("write-zeroes on a full disk", zero_seg(T_WZ, 0, 2048) ? 0 : 1, 1) &&
+	       expect("discard on a full disk", zero_seg(T_DISCARD, 0, 2048) ? 0 : 1, 0) &&
+	       expect("read after", blk_io(T_IN, 0, buf, 4096, NULL), S_OK);
+}
+
 static long run_bounds(void *arg)
 {
 	uint64_t buf = pool;
@@ -505,6 +517,8 @@ int main(void)
 		ok = user_run(run_discard, NULL);
 	else if (!strcmp(mode, "ioerr"))
 		ok = user_run(run_ioerr, NULL);
+	else if (!strcmp(mode, "full"))
+		ok = user_run(run_full, NULL);
 	else if (!strcmp(mode, "bounds"))
 		ok = user_run(run_bounds, NULL);
 	else if (!strcmp(mode, "malformed"))

@@ -50,6 +50,19 @@ if [ -n "$loop" ]; then
 	else
 		echo "skipped: dm-error (no device-mapper in this kernel); blk-ioerr.gt injects instead"
 	fi
+	# A full file system under the image: an 8 MiB ext4 on the loop device, a sparse
+	# 4 MiB image in it and a filler taking every free block. Write-zeroes of a hole
+	# (ZERO_RANGE needs blocks) gets IOERR, discard (punch) still works.
+	if command -v mkfs.ext4 >/dev/null && mkfs.ext4 -q -F "$loop" 8M 2>/dev/null &&
+	   mkdir "$tmp/mnt" && mount "$loop" "$tmp/mnt" 2>/dev/null; then
+		truncate -s 4M "$tmp/mnt/disk.img"
+		dd if=/dev/zero of="$tmp/mnt/fill" bs=64K status=none 2>/dev/null
+		expect 1 "write-zeroes failed: No space left on device" "$VMM" run -q --timeout 120 \
+			--mem 64M --disk "$tmp/mnt/disk.img" "$blk" -- mode=full
+		umount "$tmp/mnt"
+	else
+		echo "skipped: full file system (no mkfs.ext4 or no mount)"
+	fi
 	losetup -d "$loop"
 else
 	echo "skipped: block device (no loop device)"

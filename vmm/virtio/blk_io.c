@@ -136,7 +136,7 @@ static bool chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write
 static void log_once(atomic_bool *flag, struct blk_disk *d, const char *what, int err)
 {
 	if (!atomic_exchange(flag, true))
-		vmm_info("virtio-blk %s: %s%s%s (reported to the guest; logged once)", d->path,
+		vmm_err("virtio-blk %s: %s%s%s (reported to the guest; logged once)", d->path,
 			 what, err ? ": " : "", err ? strerror(err) : "");
 }
 
