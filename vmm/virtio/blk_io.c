@@ -137,7 +137,7 @@ static void log_once(atomic_bool *flag, struct blk_disk *d, const char *what, in
 {
 	if (!atomic_exchange(flag, true))
 		vmm_err("virtio-blk %s: %s%s%s (reported to the guest; logged once)", d->path,
-			 what, err ? ": " : "", err ? strerror(err) : "");
+			what, err ? ": " : "", err ? strerror(err) : "");
 }
 
 static bool faulty(const struct blk_disk *d, uint64_t sector, uint64_t n)
