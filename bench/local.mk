@@ -21,6 +21,8 @@ TESTS += bench/smoke.sh
 EXTRA_DIST += \
 	bench/README.md \
 	bench/run \
+	bench/disk.sh \
+	bench/disk-results.md \
 	bench/smoke.sh \
 	bench/plot.gp \
 	bench/guests/bench.c \

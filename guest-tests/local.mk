@@ -46,7 +46,8 @@ GUEST_IMAGES = \
 	guest-tests/stress-zero.elf \
 	guest-tests/stress-clean.elf \
 	guest-tests/cpuid.elf \
-	guest-tests/balloon.elf
+	guest-tests/balloon.elf \
+	guest-tests/blk.elf
 
 GUEST_TEST_OBJS = $(GUEST_IMAGES:.elf=.o)
 
@@ -116,6 +117,13 @@ GUEST_SPECS = \
 	guest-tests/balloon-hostile-overflow.gt \
 	guest-tests/balloon-hostile-index.gt \
 	guest-tests/balloon-hostile-head.gt \
+	guest-tests/blk-pattern.gt \
+	guest-tests/blk-pattern-4x.gt \
+	guest-tests/blk-ro.gt \
+	guest-tests/blk-discard.gt \
+	guest-tests/blk-ioerr.gt \
+	guest-tests/blk-bounds.gt \
+	guest-tests/blk-malformed.gt \
 	guest-tests/balloon-pager.gt \
 	guest-tests/balloon-overcommit-4x.gt
 
@@ -144,4 +152,5 @@ EXTRA_DIST += \
 	guest-tests/stress.c \
 	guest-tests/cpuid.c \
 	guest-tests/balloon.c \
+	guest-tests/blk.c \
 	$(GUEST_SPECS)

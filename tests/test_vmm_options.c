@@ -174,6 +174,30 @@ START_TEST(options_free_releases_the_command_line_and_module_paths)
 }
 END_TEST
 
+START_TEST(disks_are_repeatable_with_qemu_words)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img", "--disk", "b.img,ro,serial=X1,cache=none",
+			       "--disk=c.img,readonly=on,cache=writeback", "x.elf", NULL),
+			 OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.nr_disks, 3);
+	ck_assert_str_eq(cfg.disks[0].path, "a.img");
+	ck_assert(!cfg.disks[0].ro && !cfg.disks[0].cache_none && !cfg.disks[0].serial);
+	ck_assert_str_eq(cfg.disks[1].path, "b.img");
+	ck_assert(cfg.disks[1].ro && cfg.disks[1].cache_none);
+	ck_assert_str_eq(cfg.disks[1].serial, "X1");
+	ck_assert(cfg.disks[2].ro && !cfg.disks[2].cache_none);
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img,rw", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--disk", ",ro", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--disk", "", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img,serial=123456789012345678901", "x.elf",
+			       NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--disk", "a.img,cache=unsafe", "x.elf", NULL),
+			 OPTIONS_ERROR);
+}
+END_TEST
+
 START_TEST(balloon_takes_a_target_and_free_page_reporting)
 {
 	struct vm_config cfg;
@@ -222,6 +246,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, resident_limit_above_guest_ram_is_taken_as_all_of_it);
 	tcase_add_test(tc, options_free_releases_the_command_line_and_module_paths);
 	tcase_add_test(tc, balloon_takes_a_target_and_free_page_reporting);
+	tcase_add_test(tc, disks_are_repeatable_with_qemu_words);
 	tcase_add_test(tc, bad_balloon_values_are_errors);
 	suite_add_tcase(s, tc);
 	return s;

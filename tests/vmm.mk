@@ -3,6 +3,8 @@
 # bad input and guest misbehaviour.
 check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
 TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
+check_PROGRAMS += tests/test_virtio_blk
+TESTS += tests/test_virtio_blk
 VMM_TEST_LIBS = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) \
 	$(PTHREAD_LIBS) $(CONTROL_LIBS)
 
@@ -13,6 +15,10 @@ tests_test_vmm_options_LDADD = $(VMM_TEST_LIBS)
 tests_test_multiboot_SOURCES = tests/test_multiboot.c
 tests_test_multiboot_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_multiboot_LDADD = $(VMM_TEST_LIBS)
+
+tests_test_virtio_blk_SOURCES = tests/test_virtio_blk.c
+tests_test_virtio_blk_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_virtio_blk_LDADD = $(VMM_TEST_LIBS)
 
 tests_test_swap_store_SOURCES = tests/test_swap_store.c
 tests_test_swap_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
@@ -28,6 +34,9 @@ EXTRA_DIST += tests/guests/misbehave.S tests/guests/pvh.S tests/lib.sh tests/vmm
 	tests/pager-faults.sh tests/vmm-cpuid.sh tests/pager-stats-file.sh
 TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh tests/vmm-cpuid.sh \
 	tests/pager-stats-file.sh
+# --disk (virtio-blk): bad images, a loop device, dm-error.
+EXTRA_DIST += tests/disk.sh
+TESTS += tests/disk.sh
 
 TEST_GUEST_LINK = $(LD) -m elf_i386 -N -e _start -z noexecstack
 

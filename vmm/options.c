@@ -31,6 +31,7 @@ enum {
 	OPT_QMP,
 	OPT_DOMAIN,
 	OPT_STATUS_LINE,
+	OPT_DISK,
 };
 
 static const struct option run_options[] = {
@@ -49,6 +50,7 @@ static const struct option run_options[] = {
 	{ "qmp", required_argument, NULL, OPT_QMP },
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "status-line", no_argument, NULL, OPT_STATUS_LINE },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -108,6 +110,11 @@ void options_usage(FILE *f)
 "                       take the VM's settings from a libvirt domain XML\n"
 "                       file; options given on the command line win\n"
 "      --status-line    print the pager's status once a second on stderr\n"
+"      --disk FILE[,ro][,serial=ID][,cache=none|writeback]\n"
+"                       a virtio-blk PCI device over FILE, a raw image (a\n"
+"                       regular file or a block device; repeatable); ro: read-\n"
+"                       only; serial: what GET_ID returns (20 bytes at most);\n"
+"                       cache=none opens FILE with O_DIRECT\n"
 "  -q, --quiet          print only the guest's output and errors\n"
 "      --debug          log accesses to ports and MMIO that no device claims\n"
 "                       (the first 8 per address, then a count at exit),\n"
@@ -159,6 +166,48 @@ static bool parse_seconds(const char *s, double *out)
 	if (errno || *end || !(v >= 0) || v > 1e9)
 		return false;
 	*out = v;
+	return true;
+}
+
+/* --disk FILE[,ro][,serial=ID][,cache=none|writeback] (QEMU's words) */
+static bool parse_disk(const char *arg, struct vm_config *cfg)
+{
+	char *s = strdup(arg), *save = NULL, *tok;
+	struct vm_disk *d = &cfg->disks[cfg->nr_disks];
+
+	if (!s)
+		return false;
+	if (cfg->nr_disks == VMM_MAX_DISKS) {
+		vmm_err("--disk: at most %d disks", VMM_MAX_DISKS);
+		return false;
+	}
+	*d = (struct vm_disk){ 0 };
+	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!d->path) {
+			d->path = tok;
+		} else if (!strcmp(tok, "ro") || !strcmp(tok, "readonly=on")) {
+			d->ro = true;
+		} else if (!strcmp(tok, "readonly=off")) {
+			d->ro = false;
+		} else if (!strncmp(tok, "serial=", 7)) {
+			if (strlen(tok + 7) > 20) {
+				vmm_err("--disk '%s': the serial is at most 20 characters", arg);
+				return false;
+			}
+			d->serial = tok + 7;
+		} else if (!strcmp(tok, "cache=none") || !strcmp(tok, "cache=writeback")) {
+			d->cache_none = !strcmp(tok, "cache=none");
+		} else {
+			vmm_err("--disk '%s': unknown '%s' (expected ro, serial=ID, "
+				"cache=none or cache=writeback)", arg, tok);
+			return false;
+		}
+	}
+	if (!d->path || *arg == ',') {
+		vmm_err("--disk '%s': no file name", arg);
+		return false;
+	}
+	cfg->nr_disks++;
 	return true;
 }
 
@@ -299,6 +348,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 					"such as 64M", optarg);
 				return OPTIONS_ERROR;
 			}
+			break;
+		case OPT_DISK:
+			if (!parse_disk(optarg, cfg))
+				return OPTIONS_ERROR;
 			break;
 		case 'M':
 			if (!add_module(cfg, optarg))

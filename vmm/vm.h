@@ -17,6 +17,16 @@ struct pci_bus;
 #define VMM_MAX_MODULES 16
 #define VMM_MAX_CPUS 255	/* xAPIC ids are 8 bits; 0xff is broadcast */
 
+#define VMM_MAX_DISKS 8
+
+/* --disk FILE[,ro][,serial=ID][,cache=none|writeback] */
+struct vm_disk {
+	const char *path;
+	const char *serial;	/* GET_ID; NULL: none */
+	bool ro;
+	bool cache_none;	/* O_DIRECT */
+};
+
 struct vm_module {
 	const char *path;	/* file to load */
 	const char *string;	/* the whole --module argument, given to the guest */
@@ -59,6 +69,8 @@ struct vm_config {
 		bool balloon;			/* <memballoon model='virtio'> */
 		bool free_page_reporting;	/* <memballoon freePageReporting='on'> */
 	} dom;
+	struct vm_disk disks[VMM_MAX_DISKS];	/* virtio-blk devices */
+	unsigned nr_disks;
 };
 
 /*

@@ -3,6 +3,7 @@
 #include "vmm/devices/devices.h"
 #include "vmm/devices/pci.h"
 #include "vmm/virtio/balloon.h"
+#include "vmm/virtio/blk.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -21,6 +22,7 @@ int devices_init(struct vm *vm)
 	static int (*const inits[])(struct vm *) = {
 		serial_init, fw_cfg_init, debug_exit_init, i8042_init,
 		reset_cf9_init, post_init, pci_init, virtio_balloon_init,
+		virtio_blk_init,
 	};
 
 	for (unsigned i = 0; i < sizeof(inits) / sizeof(inits[0]); i++)
@@ -33,4 +35,5 @@ void devices_stop(struct vm *vm)
 {
 	pci_stop(vm->pci);
 	virtio_balloon_summary();
+	virtio_blk_summary();
 }

@@ -142,9 +142,14 @@ void virtio_pci_config_changed(struct virtio_pci *vp)
 
 void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned q)
 {
+	virtio_pci_notify_vq(vp, q, &vp->vq[q]);
+}
+
+void virtio_pci_notify_vq(struct virtio_pci *vp, unsigned q, struct virtq *vq)
+{
 	uint16_t vector;
 
-	if (!virtq_should_interrupt(&vp->vq[q]))
+	if (!virtq_should_interrupt(vq))
 		return;
 	pthread_mutex_lock(&vp->lock);
 	vector = vp->qcfg[q].vector;

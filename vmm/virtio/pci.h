@@ -137,6 +137,8 @@ static inline bool virtio_pci_has(const struct virtio_pci *vp, unsigned bit)
 void virtio_pci_config_changed(struct virtio_pci *vp);
 /* Interrupt the driver for queue q (device thread). */
 void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned q);
+/* The same for a device that runs queue q on a virtq of its own (an I/O thread's). */
+void virtio_pci_notify_vq(struct virtio_pci *vp, unsigned q, struct virtq *vq);
 /* Mark the device broken: DEVICE_NEEDS_RESET, a config interrupt, one message. */
 void virtio_pci_broken(struct virtio_pci *vp, const char *why);
 
