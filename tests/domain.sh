@@ -61,8 +61,15 @@ expect 2 "cut.xml: not well-formed XML" "$VMM" run --domain "$tmp/cut.xml"
 expect 2 "none.xml: cannot read: No such file or directory" "$VMM" run --domain "$tmp/none.xml"
 
 # Valid for libvirt, but vmm cannot honour it: refused, naming the element.
-dom disk.xml "<devices><disk type='file' device='disk'><source file='/tmp/x.img'/><target dev='vda' bus='virtio'/></disk></devices>"
-expect 2 "<devices/disk>: virtio-blk not available yet" "$VMM" run --domain "$tmp/disk.xml"
+# <disk type='file'> is --disk: the image is used (its size in the device's
+# message), a missing one is refused by the disk, a non-virtio bus by name.
+truncate -s 1M "$tmp/x.img"
+dom disk.xml "<devices><disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='$tmp/x.img'/><target dev='vda' bus='virtio'/><readonly/><serial>S1</serial></disk></devices>"
+expect 1 "" "$VMM" run --domain "$tmp/disk.xml"
+dom disk-none.xml "<devices><disk type='file' device='disk'><source file='$tmp/none.img'/><target dev='vda' bus='virtio'/></disk></devices>"
+expect 2 "none.img" "$VMM" run --domain "$tmp/disk-none.xml"
+dom disk-ide.xml "<devices><disk type='file' device='disk'><source file='$tmp/x.img'/><target dev='hda' bus='ide'/></disk></devices>"
+expect 2 "<devices/disk>: only <target bus='virtio'>" "$VMM" run --domain "$tmp/disk-ide.xml"
 dom nic.xml "<devices><interface type='user'/></devices>"
 expect 2 "<devices/interface>: no such device in vmm" "$VMM" run --domain "$tmp/nic.xml"
 dom pty2.xml "<devices><serial type='file'><source path='/tmp/log'/></serial></devices>"

@@ -14,16 +14,16 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "vmm/domain.h"
+#include "vmm/options.h"
 #include "vmm/util.h"
 
-/* Devices that do not exist yet; one line each turns them on. */
-#define DOMAIN_HAVE_BALLOON 1	/* virtio-balloon: cfg->dom.balloon */
-#define DOMAIN_HAVE_DISK 0	/* virtio-blk: <disk type='file'> */
+
 
 struct dom_ctx {
 	const char *path;
@@ -179,6 +179,79 @@ static int dom_serial(struct dom_ctx *d, xmlNodePtr n, const char *elem)
 	return 0;
 }
 
+/*
+ * <disk type='file' device='disk'> with <source file=>, <target bus='virtio'>,
+ * optional <readonly/>, <serial> and <driver cache='none|writeback'>: one
+ * --disk. The command line's --disk options come first; the XML's follow.
+ */
+static int dom_disk(struct dom_ctx *d, xmlNodePtr n, const char *elem)
+{
+	char spec[PATH_MAX + 64], *file = NULL, *bus = NULL, *serial = NULL, *cache = NULL;
+	bool ro = false;
+	int ret = -1, len;
+
+	if (!attr_is(n, "type", "file"))
+		return refuse(d, elem, "only type='file' disks (a raw image or a block device)");
+	if (!attr_is(n, "device", "disk") && !attr_is(n, "device", NULL))
+		return refuse(d, elem, "only device='disk'");
+	for (xmlNodePtr c = n->children; c; c = c->next) {
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(c, "source") && !file)
+			file = attr(c, "file");
+		else if (is(c, "target") && !bus)
+			bus = attr(c, "bus");
+		else if (is(c, "readonly"))
+			ro = true;
+		else if (is(c, "serial") && !serial)
+			serial = text(c);
+		else if (is(c, "driver")) {
+			char *type = attr(c, "type");
+			bool raw = !type || !strcmp(type, "raw");
+
+			xmlFree(type);
+			cache = attr(c, "cache");
+			if (!raw) {
+				ret = refuse(d, elem, "only <driver type='raw'> images");
+				goto out;
+			}
+		} else if (!is(c, "alias") && !is(c, "address")) {
+			snprintf(spec, sizeof(spec), "%s/%s", elem, (const char *)c->name);
+			ret = refuse(d, spec, "not supported");
+			goto out;
+		}
+	}
+	if (!file || strchr(file, ',')) {
+		ret = refuse(d, elem, file ? "a file name with a comma" : "no <source file=...>");
+		goto out;
+	}
+	if (bus && strcmp(bus, "virtio")) {
+		ret = refuse(d, elem, "only <target bus='virtio'> (virtio-blk)");
+		goto out;
+	}
+	if (cache && strcmp(cache, "none") && strcmp(cache, "writeback")) {
+		ret = refuse(d, elem, "only <driver cache='none'> or cache='writeback'");
+		goto out;
+	}
+	if (serial && strchr(serial, ',')) {
+		ret = refuse(d, elem, "a <serial> with a comma");
+		goto out;
+	}
+	len = snprintf(spec, sizeof(spec), "%s%s%s%s%s%s", file, ro ? ",ro" : "",
+		       serial ? ",serial=" : "", serial ? serial : "",
+		       cache ? ",cache=" : "", cache ? cache : "");
+	if (len < 0 || (size_t)len >= sizeof(spec))
+		ret = refuse(d, elem, "the file name is too long");
+	else
+		ret = options_add_disk(d->cfg, spec) ? 0 : -1;
+out:
+	xmlFree(file);
+	xmlFree(bus);
+	xmlFree(serial);
+	xmlFree(cache);
+	return ret;
+}
+
 static int dom_devices(struct dom_ctx *d, xmlNodePtr devs)
 {
 	char elem[80];
@@ -197,15 +270,11 @@ static int dom_devices(struct dom_ctx *d, xmlNodePtr devs)
 				continue;
 			if (!attr_is(n, "model", "virtio"))
 				return refuse(d, elem, "only model='virtio' or 'none'");
-			if (!DOMAIN_HAVE_BALLOON)
-				return refuse(d, elem, "virtio-balloon not available yet");
 			d->cfg->dom.balloon = true;
 			d->cfg->dom.free_page_reporting = attr_is(n, "freePageReporting", "on");
 		} else if (is(n, "disk")) {
-			if (!attr_is(n, "type", "file"))
-				return refuse(d, elem, "only type='file' disks are planned");
-			if (!DOMAIN_HAVE_DISK)
-				return refuse(d, elem, "virtio-blk not available yet");
+			if (dom_disk(d, n, elem))
+				return -1;
 		} else {
 			return refuse(d, elem, "no such device in vmm (it has a serial port, the "
 				      "exit port and fw_cfg)");

@@ -170,17 +170,22 @@ static bool parse_seconds(const char *s, double *out)
 }
 
 /* --disk FILE[,ro][,serial=ID][,cache=none|writeback] (QEMU's words) */
-static bool parse_disk(const char *arg, struct vm_config *cfg)
+bool options_add_disk(struct vm_config *cfg, const char *arg)
 {
-	char *s = strdup(arg), *save = NULL, *tok;
+	char *s, *save = NULL, *tok;
 	struct vm_disk *d = &cfg->disks[cfg->nr_disks];
 
-	if (!s)
-		return false;
 	if (cfg->nr_disks == VMM_MAX_DISKS) {
 		vmm_err("--disk: at most %d disks", VMM_MAX_DISKS);
 		return false;
 	}
+	if (*arg == ',' || !*arg) {
+		vmm_err("--disk '%s': no file name", arg);
+		return false;
+	}
+	s = strdup(arg);	/* d->path points at its start: options_free frees it */
+	if (!s)
+		return false;
 	*d = (struct vm_disk){ 0 };
 	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!d->path) {
@@ -192,7 +197,7 @@ static bool parse_disk(const char *arg, struct vm_config *cfg)
 		} else if (!strncmp(tok, "serial=", 7)) {
 			if (strlen(tok + 7) > 20) {
 				vmm_err("--disk '%s': the serial is at most 20 characters", arg);
-				return false;
+				goto fail;
 			}
 			d->serial = tok + 7;
 		} else if (!strcmp(tok, "cache=none") || !strcmp(tok, "cache=writeback")) {
@@ -200,15 +205,15 @@ static bool parse_disk(const char *arg, struct vm_config *cfg)
 		} else {
 			vmm_err("--disk '%s': unknown '%s' (expected ro, serial=ID, "
 				"cache=none or cache=writeback)", arg, tok);
-			return false;
+			goto fail;
 		}
-	}
-	if (!d->path || *arg == ',') {
-		vmm_err("--disk '%s': no file name", arg);
-		return false;
 	}
 	cfg->nr_disks++;
 	return true;
+fail:
+	free(s);
+	*d = (struct vm_disk){ 0 };
+	return false;
 }
 
 /* --balloon[=SIZE][,free-page-reporting=on|off] */
@@ -350,7 +355,7 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 			}
 			break;
 		case OPT_DISK:
-			if (!parse_disk(optarg, cfg))
+			if (!options_add_disk(cfg, optarg))
 				return OPTIONS_ERROR;
 			break;
 		case 'M':
@@ -484,4 +489,7 @@ void options_free(struct vm_config *cfg)
 	cfg->nr_modules = 0;
 	free((char *)cfg->cmdline);
 	cfg->cmdline = NULL;
+	for (unsigned i = 0; i < cfg->nr_disks; i++)
+		free((char *)cfg->disks[i].path);
+	cfg->nr_disks = 0;
 }

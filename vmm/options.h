@@ -20,6 +20,8 @@ enum options_result {
  */
 enum options_result options_parse_run(int argc, char **argv, struct vm_config *cfg);
 void options_free(struct vm_config *cfg);
+/* One --disk FILE[,ro][,serial=ID][,cache=...] (also from --domain); false with a message. */
+bool options_add_disk(struct vm_config *cfg, const char *spec);
 void options_usage(FILE *f);
 
 #endif
