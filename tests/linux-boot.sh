@@ -14,7 +14,7 @@
 # the marker and powers off. Where KVM interprets ring 0
 # (docs/host-without-vtx.md), the bzImage's decompressor would need hours,
 # so only its first line is checked, and the full boot is skipped with the
-# measured reason (tests/make-initrd.sh boots the same initrd under QEMU).
+# measured reason (tests/initrd.sh boots the same initrd under QEMU).
 #
 # The kernel comes from .ci/fetch-test-kernel (/var/cache/vmm-test-kernel),
 # or from $VMM_TEST_KERNEL (a bzImage); busybox from busybox-static, or
