@@ -21,6 +21,7 @@ enum {
 	OPT_DEBUG,
 	OPT_MEM_RESIDENT,
 	OPT_SWAP_DIR,
+	OPT_SWAP_FILE,
 	OPT_PAGER_THREADS,
 	OPT_STATS,
 	OPT_INITRD,
@@ -36,6 +37,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "mem-resident", required_argument, NULL, OPT_MEM_RESIDENT },
 	{ "swap-dir", required_argument, NULL, OPT_SWAP_DIR },
+	{ "swap-file", required_argument, NULL, OPT_SWAP_FILE },
 	{ "pager-threads", required_argument, NULL, OPT_PAGER_THREADS },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -74,6 +76,9 @@ void options_usage(FILE *f)
 "                       swap the rest to a file (default: no limit, pager off)\n"
 "      --swap-dir DIR   directory of the swap file, which is unnamed and\n"
 "                       gone when vmm exits (default $TMPDIR or /var/tmp)\n"
+"      --swap-file PATH swap to PATH instead: a block device (used up to its\n"
+"                       size), or a new or empty regular file (removed or\n"
+"                       emptied at exit); any other file is refused\n"
 "      --pager-threads N\n"
 "                       fault service threads (default: one per vCPU, at\n"
 "                       most one per host CPU)\n"
@@ -212,6 +217,13 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		case OPT_SWAP_DIR:
 			cfg->swap_dir = optarg;
 			break;
+		case OPT_SWAP_FILE:
+			if (!*optarg) {
+				vmm_err("--swap-file: empty file name");
+				return OPTIONS_ERROR;
+			}
+			cfg->swap_file = optarg;
+			break;
 		case OPT_PAGER_THREADS:
 			if (!parse_uint(optarg, 1, 256, &cfg->pager_threads)) {
 				vmm_err("--pager-threads '%s': expected a whole number from 1 to 256",
@@ -267,6 +279,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 	}
 	if (optind >= argc) {
 		vmm_err("no IMAGE given (usage: vmm run [OPTIONS] IMAGE [-- ARGS])");
+		return OPTIONS_ERROR;
+	}
+	if (cfg->swap_file && (cfg->swap_dir || !cfg->mem_resident)) {
+		vmm_err("--swap-file needs --mem-resident, and replaces --swap-dir");
 		return OPTIONS_ERROR;
 	}
 	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads) {

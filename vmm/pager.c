@@ -253,7 +253,8 @@ struct pager *pager_create(struct vm *vm)
 		vmm_err("pager: cannot set up the shadow table");
 		goto fail;
 	}
-	if (swap_store_open(&pg->store, cfg->swap_dir))
+	if (cfg->swap_file ? swap_store_open_path(&pg->store, cfg->swap_file) :
+	    swap_store_open(&pg->store, cfg->swap_dir))
 		goto fail;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (pg->stop_fd < 0 || scan_initial(pg) || uffd_setup(pg))
