@@ -21,6 +21,9 @@ CLEANFILES += bench/guests/bench.elf bench/guests/bench.elf64 bench/guests/bench
 check_PROGRAMS += bench/bare-uffd
 bench_bare_uffd_SOURCES = bench/bare-uffd.c
 bench_bare_uffd_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)
+check_PROGRAMS += bench/store-io
+bench_store_io_SOURCES = bench/store-io.c
+bench_store_io_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)
 
 TESTS += bench/smoke.sh
 

@@ -12,7 +12,12 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "vmm/util.h"
+
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 #define SWAP_IOV_MAX 64
 
@@ -28,6 +33,23 @@ static uint64_t env_threshold(const char *spec, const char *kind)
 }
 
 /* --- getting data out of host memory ---------------------------------------------- */
+
+/* O_DIRECT needs a 4 KiB-aligned buffer: callers' unaligned ones bounce. */
+static bool needs_bounce(const struct swap_store *st, const void *buf)
+{
+	return st->io == SWAP_IO_DIRECT && ((uintptr_t)buf & (PAGE_SIZE - 1));
+}
+
+/* Data written or read through the page cache leaves it (SWAP_IO_DONTNEED). */
+static void drop_cached(struct swap_store *st, off_t off, size_t len, bool written)
+{
+	if (st->io != SWAP_IO_DONTNEED)
+		return;
+	if (written)
+		sync_file_range(st->io_fd, off, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	posix_fadvise(st->io_fd, off, len, POSIX_FADV_DONTNEED);
+}
 
 /*
  * Choose how data leaves host memory (VMM_SWAP_IO, default O_DIRECT) and
@@ -52,6 +74,9 @@ static int store_io_setup(struct swap_store *st, const char *name)
 		vmm_err("VMM_SWAP_IO=%s: expected direct, dontneed or cached", want);
 		return -1;
 	}
+	if (st->io == SWAP_IO_DONTNEED)
+		/* No readahead: it would fill the cache beyond what is dropped. */
+		posix_fadvise(st->fd, 0, 0, POSIX_FADV_RANDOM);
 	if (st->io != SWAP_IO_DIRECT)
 		return 0;
 	/* Slots are 4 KiB at 4 KiB offsets: fine for logical blocks up to 4 KiB. */
@@ -66,25 +91,69 @@ static int store_io_setup(struct swap_store *st, const char *name)
 			 "the page cache instead", name, strerror(errno));
 		st->io_fd = st->fd;
 		st->io = SWAP_IO_DONTNEED;
+		/* No readahead: it would fill the cache beyond what is dropped. */
+		posix_fadvise(st->fd, 0, 0, POSIX_FADV_RANDOM);
+		return 0;
 	}
+#ifdef HAVE_LIBURING
+	st->ring = malloc(sizeof(struct io_uring));
+	if (st->ring && io_uring_queue_init(SWAP_IOV_MAX, st->ring, 0)) {
+		free(st->ring);
+		st->ring = NULL;	/* no io_uring here: one pwritev per run */
+	}
+#endif
 	return 0;
 }
 
-/* O_DIRECT needs a 4 KiB-aligned buffer: callers' unaligned ones bounce. */
-static bool needs_bounce(const struct swap_store *st, const void *buf)
+/*
+ * Write the @nruns runs (@slot0[r], @len[r] pages at @buf + @at[r] pages)
+ * as one io_uring batch: O_DIRECT writes of scattered slots then go to the
+ * device together instead of one after another. Returns 0, -errno, or
+ * -ENOSYS when there is no ring (the caller writes run by run).
+ */
+static int write_batch(struct swap_store *st, const uint64_t *slot0, const unsigned *len,
+		       const unsigned *at, unsigned nruns, const uint8_t *buf)
 {
-	return st->io == SWAP_IO_DIRECT && ((uintptr_t)buf & (PAGE_SIZE - 1));
-}
+#ifdef HAVE_LIBURING
+	struct io_uring *ring = st->ring;
+	int ret = 0, done = 0;
 
-/* Data written or read through the page cache leaves it (SWAP_IO_DONTNEED). */
-static void drop_cached(struct swap_store *st, off_t off, size_t len, bool written)
-{
-	if (st->io != SWAP_IO_DONTNEED)
-		return;
-	if (written)
-		sync_file_range(st->io_fd, off, len, SYNC_FILE_RANGE_WAIT_BEFORE |
-				SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
-	posix_fadvise(st->io_fd, off, len, POSIX_FADV_DONTNEED);
+	if (!ring || needs_bounce(st, buf))
+		return -ENOSYS;
+	pthread_mutex_lock(&st->ring_lock);
+	for (unsigned r = 0; r < nruns; r++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		io_uring_prep_write(sqe, st->io_fd, buf + (uint64_t)at[r] * PAGE_SIZE,
+				    len[r] * PAGE_SIZE, slot0[r] * PAGE_SIZE);
+		io_uring_sqe_set_data64(sqe, r);
+	}
+	if (io_uring_submit(ring) != (int)nruns)
+		ret = -EIO;
+	/* Reap what was submitted, whatever happened: the ring is reused. */
+	while (done < (int)nruns) {
+		struct io_uring_cqe *cqe;
+		int w = io_uring_wait_cqe(ring, &cqe);
+
+		if (w == -EINTR)
+			continue;
+		if (w) {
+			ret = w;
+			break;
+		}
+		/* A short O_DIRECT write of whole blocks: the device is full. */
+		if (cqe->res < 0 && !ret)
+			ret = cqe->res;
+		else if ((unsigned)cqe->res != len[cqe->user_data] * PAGE_SIZE && !ret)
+			ret = -ENOSPC;
+		io_uring_cqe_seen(ring, cqe);
+		done++;
+	}
+	pthread_mutex_unlock(&st->ring_lock);
+	return ret;
+#else
+	return -ENOSYS;
+#endif
 }
 
 /* --- opening and closing ------------------------------------------------------------ */
@@ -93,6 +162,7 @@ static void store_init(struct swap_store *st)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->ring_lock, NULL);
 	st->fd = st->io_fd = -1;
 }
 
@@ -126,7 +196,6 @@ int swap_store_open_path(struct swap_store *st, const char *path)
 		vmm_err("--swap-file %s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
-	st->path = strdup(path);
 	if (fstat(st->fd, &s) < 0) {
 		vmm_err("--swap-file %s: %s", path, strerror(errno));
 		goto fail;
@@ -149,12 +218,16 @@ int swap_store_open_path(struct swap_store *st, const char *path)
 	}
 	if (store_io_setup(st, path))
 		goto fail;
+	/* Accepted: from now on close puts the file back (removed or emptied). */
+	st->path = strdup(path);
 	store_faults_arm(st);
 	vmm_info("swap: %s (%s%s)", path, S_ISBLK(s.st_mode) ? "block device" :
 		 st->created ? "new file, removed at exit" : "empty file, emptied at exit",
 		 st->io == SWAP_IO_DIRECT ? ", O_DIRECT" : "");
 	return 0;
 fail:
+	if (st->created)
+		unlink(path);
 	swap_store_close(st);
 	return -1;
 }
@@ -189,6 +262,12 @@ int swap_store_open(struct swap_store *st, const char *dir)
 
 void swap_store_close(struct swap_store *st)
 {
+#ifdef HAVE_LIBURING
+	if (st->ring)
+		io_uring_queue_exit(st->ring);
+#endif
+	free(st->ring);
+	st->ring = NULL;
 	if (st->io_fd >= 0 && st->io_fd != st->fd)
 		close(st->io_fd);
 	st->io_fd = -1;
@@ -359,12 +438,47 @@ static int read_run(struct swap_store *st, off_t off, uint8_t *buf, size_t len, 
 	return ret;
 }
 
+/*
+ * Scattered slots (more than one run) with a ring and no fault injection:
+ * write every run in one io_uring batch. Returns 1 when the data is out,
+ * 0 to write run by run, -errno on a failure.
+ */
+static int write_scattered(struct swap_store *st, const uint64_t *slots, const uint8_t *b,
+			   unsigned n)
+{
+	uint64_t slot0[SWAP_IOV_MAX];
+	unsigned len[SWAP_IOV_MAX], at[SWAP_IOV_MAX], nruns = 0;
+	int ret;
+
+	if (!st->ring || n < 2 || n > SWAP_IOV_MAX || st->fail_write_at || st->corrupt_at)
+		return 0;
+	for (unsigned i = 0; i < n; nruns++) {
+		unsigned run = 1;
+
+		while (i + run < n && slots[i + run] == slots[i] + run)
+			run++;
+		slot0[nruns] = slots[i];
+		len[nruns] = run;
+		at[nruns] = i;
+		i += run;
+	}
+	if (nruns < 2)
+		return 0;
+	ret = write_batch(st, slot0, len, at, nruns, b);
+	return ret == -ENOSYS ? 0 : ret ? ret : 1;
+}
+
 int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pages,
 	       const void *buf, unsigned n)
 {
 	const uint8_t *b = buf;
 	unsigned i = 0;
+	int batched = write_scattered(st, slots, b, n);
 
+	if (batched < 0) {
+		atomic_fetch_add(&st->write_errors, 1);
+		return batched;
+	}
 	while (i < n) {
 		unsigned run = 1;
 		uint64_t nth = atomic_fetch_add(&st->writes, 1) + 1;
@@ -375,7 +489,7 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 		if (st->fail_write_at && nth >= st->fail_write_at)
 			ret = -EIO;
 		else
-			ret = write_run(st, slots[i], b + (uint64_t)i * PAGE_SIZE, run);
+			ret = batched ? 0 : write_run(st, slots[i], b + (uint64_t)i * PAGE_SIZE, run);
 		if (ret) {
 			atomic_fetch_add(&st->write_errors, 1);
 			return ret;

@@ -50,6 +50,13 @@ struct swap_store {
 	char *path;			/* --swap-file, or NULL */
 	bool created;			/* path is ours: unlink at close */
 	/*
+	 * ring_lock protects ring (an io_uring, O_DIRECT only): a write of
+	 * non-consecutive runs goes out as one batch. Held across that I/O;
+	 * only swap_write takes it, and nothing else waits for it.
+	 */
+	pthread_mutex_t ring_lock;
+	void *ring;
+	/*
 	 * lock protects the allocator (free stack, next_fresh, in_use) and
 	 * the checksum array's growth. Slot contents are written and read
 	 * without it: a slot belongs to one page at a time, whose chunk lock
