@@ -24,9 +24,12 @@ if (has(f)) {
 	set ylabel "pages/s"
 	set yrange [0:*]
 	plot f using 2:xtic(1) title "floor (no pager)", \
-	     '' using 3 title "pager: zero-fill", \
-	     '' using 4 title "pager: swap-in", \
-	     '' using 5 title "pager: minor"
+	     '' using 3 title "bare: zeropage", \
+	     '' using 4 title "bare: copy", \
+	     '' using 5 title "bare: continue", \
+	     '' using 6 title "pager: zero-fill", \
+	     '' using 7 title "pager: swap-in", \
+	     '' using 8 title "pager: minor"
 	unset output
 }
 

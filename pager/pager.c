@@ -319,7 +319,8 @@ struct pager *pager_create(const struct pager_config *cfg)
 	}
 	if (!pg->limited)
 		return pg;
-	if (swap_store_open(&pg->store, cfg->swap_dir))
+	if (cfg->swap_file ? swap_store_open_path(&pg->store, cfg->swap_file) :
+	    swap_store_open(&pg->store, cfg->swap_dir))
 		goto fail;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (pg->stop_fd < 0 || scan_initial(pg) || uffd_setup(pg))

@@ -69,6 +69,7 @@ struct pager_config {
 	uint64_t overshoot;		/* bytes above the limit while the store cannot
 					   take pages, then faults wait (STORE_FULL) */
 	const char *swap_dir;		/* a directory for the unnamed swap file */
+	const char *swap_file;		/* or a block device or new/empty file (--swap-file) */
 	unsigned threads;		/* fault threads */
 	const char *stats_file;		/* --stats, or NULL */
 	pager_fatal_fn fatal;		/* required */

@@ -3,14 +3,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "pager/util.h"
+
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
 
 #define SWAP_IOV_MAX 64
 
@@ -25,12 +32,209 @@ static uint64_t env_threshold(const char *spec, const char *kind)
 	return 0;
 }
 
-int swap_store_open(struct swap_store *st, const char *dir)
+/* --- getting data out of host memory ---------------------------------------------- */
+
+/* O_DIRECT needs a 4 KiB-aligned buffer: callers' unaligned ones bounce. */
+static bool needs_bounce(const struct swap_store *st, const void *buf)
+{
+	return st->io == SWAP_IO_DIRECT && ((uintptr_t)buf & (PAGE_SIZE - 1));
+}
+
+/* Data written or read through the page cache leaves it (SWAP_IO_DONTNEED). */
+static void drop_cached(struct swap_store *st, off_t off, size_t len, bool written)
+{
+	if (st->io != SWAP_IO_DONTNEED)
+		return;
+	if (written)
+		sync_file_range(st->io_fd, off, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+				SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+	posix_fadvise(st->io_fd, off, len, POSIX_FADV_DONTNEED);
+}
+
+/*
+ * Choose how data leaves host memory (VMM_SWAP_IO, default O_DIRECT) and
+ * open io_fd. O_DIRECT goes through a second open file description of the
+ * same file, so st->fd stays a plain descriptor (the tests corrupt slots
+ * through it; the kernel writes back and invalidates the page cache
+ * around every direct I/O, so both views agree). @name is for messages.
+ */
+static int store_io_setup(struct swap_store *st, const char *name)
+{
+	const char *want = getenv("VMM_SWAP_IO");
+	char proc[64];
+	int bsz;
+
+	st->io_fd = st->fd;
+	st->io = SWAP_IO_DIRECT;
+	if (want && !strcmp(want, "dontneed"))
+		st->io = SWAP_IO_DONTNEED;
+	else if (want && !strcmp(want, "cached"))
+		st->io = SWAP_IO_CACHED;
+	else if (want && *want && strcmp(want, "direct")) {
+		pager_err("VMM_SWAP_IO=%s: expected direct, dontneed or cached", want);
+		return -1;
+	}
+	if (st->io == SWAP_IO_DONTNEED)
+		/* No readahead: it would fill the cache beyond what is dropped. */
+		posix_fadvise(st->fd, 0, 0, POSIX_FADV_RANDOM);
+	if (st->io != SWAP_IO_DIRECT)
+		return 0;
+	/* Slots are 4 KiB at 4 KiB offsets: fine for logical blocks up to 4 KiB. */
+	if (ioctl(st->fd, BLKSSZGET, &bsz) == 0 && bsz > (int)PAGE_SIZE) {
+		pager_err("%s: logical block size %d is larger than a 4 KiB slot", name, bsz);
+		return -1;
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", st->fd);
+	st->io_fd = open(proc, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (st->io_fd < 0) {
+		pager_info("swap: %s: no O_DIRECT here (%s): writing back and dropping "
+			 "the page cache instead", name, strerror(errno));
+		st->io_fd = st->fd;
+		st->io = SWAP_IO_DONTNEED;
+		/* No readahead: it would fill the cache beyond what is dropped. */
+		posix_fadvise(st->fd, 0, 0, POSIX_FADV_RANDOM);
+		return 0;
+	}
+#ifdef HAVE_LIBURING
+	st->ring = malloc(sizeof(struct io_uring));
+	if (st->ring && io_uring_queue_init(SWAP_IOV_MAX, st->ring, 0)) {
+		free(st->ring);
+		st->ring = NULL;	/* no io_uring here: one pwritev per run */
+	}
+#endif
+	return 0;
+}
+
+/*
+ * Write the @nruns runs (@slot0[r], @len[r] pages at @buf + @at[r] pages)
+ * as one io_uring batch: O_DIRECT writes of scattered slots then go to the
+ * device together instead of one after another. Returns 0, -errno, or
+ * -ENOSYS when there is no ring (the caller writes run by run).
+ */
+static int write_batch(struct swap_store *st, const uint64_t *slot0, const unsigned *len,
+		       const unsigned *at, unsigned nruns, const uint8_t *buf)
+{
+#ifdef HAVE_LIBURING
+	struct io_uring *ring = st->ring;
+	int ret = 0, done = 0;
+
+	if (!ring || needs_bounce(st, buf))
+		return -ENOSYS;
+	pthread_mutex_lock(&st->ring_lock);
+	for (unsigned r = 0; r < nruns; r++) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+
+		io_uring_prep_write(sqe, st->io_fd, buf + (uint64_t)at[r] * PAGE_SIZE,
+				    len[r] * PAGE_SIZE, slot0[r] * PAGE_SIZE);
+		io_uring_sqe_set_data64(sqe, r);
+	}
+	if (io_uring_submit(ring) != (int)nruns)
+		ret = -EIO;
+	/* Reap what was submitted, whatever happened: the ring is reused. */
+	while (done < (int)nruns) {
+		struct io_uring_cqe *cqe;
+		int w = io_uring_wait_cqe(ring, &cqe);
+
+		if (w == -EINTR)
+			continue;
+		if (w) {
+			ret = w;
+			break;
+		}
+		/* A short O_DIRECT write of whole blocks: the device is full. */
+		if (cqe->res < 0 && !ret)
+			ret = cqe->res;
+		else if ((unsigned)cqe->res != len[cqe->user_data] * PAGE_SIZE && !ret)
+			ret = -ENOSPC;
+		io_uring_cqe_seen(ring, cqe);
+		done++;
+	}
+	pthread_mutex_unlock(&st->ring_lock);
+	return ret;
+#else
+	return -ENOSYS;
+#endif
+}
+
+/* --- opening and closing ------------------------------------------------------------ */
+
+static void store_init(struct swap_store *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->ring_lock, NULL);
+	st->fd = st->io_fd = -1;
+}
+
+static void store_faults_arm(struct swap_store *st)
 {
 	const char *faults = getenv("VMM_SWAP_FAULTS");
 
-	memset(st, 0, sizeof(*st));
-	pthread_mutex_init(&st->lock, NULL);
+	if (faults && *faults) {
+		st->fail_write_at = env_threshold(faults, "write");
+		st->fail_read_at = env_threshold(faults, "read");
+		st->enospc_at = env_threshold(faults, "enospc");
+		st->corrupt_at = env_threshold(faults, "corrupt");
+		pager_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
+	}
+}
+
+int swap_store_open_path(struct swap_store *st, const char *path)
+{
+	struct stat s;
+	uint64_t bytes;
+
+	store_init(st);
+	st->fd = open(path, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, 0600);
+	if (st->fd >= 0) {
+		st->created = true;
+	} else if (errno == EEXIST) {
+		/* O_EXCL on a block device: EBUSY if mounted or held by anyone else. */
+		st->fd = open(path, O_RDWR | O_CLOEXEC | O_EXCL);
+	}
+	if (st->fd < 0) {
+		pager_err("--swap-file %s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(st->fd, &s) < 0) {
+		pager_err("--swap-file %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISBLK(s.st_mode)) {
+		if (ioctl(st->fd, BLKGETSIZE64, &bytes) < 0 || bytes < PAGE_SIZE) {
+			pager_err("--swap-file %s: cannot use a block device of %llu bytes", path,
+				(unsigned long long)bytes);
+			goto fail;
+		}
+		st->max_slots = bytes / PAGE_SIZE;
+	} else if (!S_ISREG(s.st_mode)) {
+		pager_err("--swap-file %s: neither a block device nor a regular file", path);
+		goto fail;
+	} else if (!st->created && s.st_size) {
+		pager_err("--swap-file %s: the file exists and is not empty (%llu bytes): "
+			"refusing to overwrite it; name a new or empty file or a block device",
+			path, (unsigned long long)s.st_size);
+		goto fail;
+	}
+	if (store_io_setup(st, path))
+		goto fail;
+	/* Accepted: from now on close puts the file back (removed or emptied). */
+	st->path = strdup(path);
+	store_faults_arm(st);
+	pager_info("swap: %s (%s%s)", path, S_ISBLK(s.st_mode) ? "block device" :
+		 st->created ? "new file, removed at exit" : "empty file, emptied at exit",
+		 st->io == SWAP_IO_DIRECT ? ", O_DIRECT" : "");
+	return 0;
+fail:
+	if (st->created)
+		unlink(path);
+	swap_store_close(st);
+	return -1;
+}
+
+int swap_store_open(struct swap_store *st, const char *dir)
+{
+	store_init(st);
 	st->fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (st->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		/* No O_TMPFILE here: create a named file and unlink it at once. */
@@ -48,18 +252,32 @@ int swap_store_open(struct swap_store *st, const char *dir)
 		return -1;
 	}
 	st->dir = strdup(dir);
-	if (faults && *faults) {
-		st->fail_write_at = env_threshold(faults, "write");
-		st->fail_read_at = env_threshold(faults, "read");
-		st->enospc_at = env_threshold(faults, "enospc");
-		st->corrupt_at = env_threshold(faults, "corrupt");
-		pager_info("swap: fault injection armed (VMM_SWAP_FAULTS=%s)", faults);
+	if (store_io_setup(st, dir)) {
+		swap_store_close(st);
+		return -1;
 	}
+	store_faults_arm(st);
 	return 0;
 }
 
 void swap_store_close(struct swap_store *st)
 {
+#ifdef HAVE_LIBURING
+	if (st->ring)
+		io_uring_queue_exit(st->ring);
+#endif
+	free(st->ring);
+	st->ring = NULL;
+	if (st->io_fd >= 0 && st->io_fd != st->fd)
+		close(st->io_fd);
+	st->io_fd = -1;
+	/* A file the user named goes back to how we found it: absent or empty. */
+	if (st->path && st->created)
+		unlink(st->path);
+	else if (st->path && st->fd >= 0 && !st->max_slots)
+		(void)!ftruncate(st->fd, 0);
+	free(st->path);
+	st->path = NULL;
 	if (st->fd >= 0)
 		close(st->fd);
 	st->fd = -1;
@@ -105,6 +323,8 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 	while (got < n) {
 		if (st->enospc_at && st->in_use >= st->enospc_at)
 			break;
+		if (st->max_slots && !st->nr_free && st->next_fresh >= st->max_slots)
+			break;	/* the block device is full */
 		if (st->nr_free) {
 			slots[got++] = st->free[--st->nr_free];
 		} else {
@@ -163,19 +383,94 @@ static int write_run(struct swap_store *st, uint64_t slot, const uint8_t *buf, u
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = n * PAGE_SIZE };
 	off_t off = slot * PAGE_SIZE;
+	void *bounce = NULL;
+	int ret = 0;
 
+	if (needs_bounce(st, buf)) {
+		bounce = aligned_alloc(PAGE_SIZE, iov.iov_len);
+		if (!bounce)
+			return -ENOMEM;
+		iov.iov_base = memcpy(bounce, buf, iov.iov_len);
+	}
 	while (iov.iov_len) {
-		ssize_t w = pwritev(st->fd, &iov, 1, off);
+		ssize_t w = pwritev(st->io_fd, &iov, 1, off);
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -ENOSPC;
+		if (w <= 0) {
+			ret = w < 0 ? -errno : -ENOSPC;
+			break;
+		}
 		iov.iov_base = (uint8_t *)iov.iov_base + w;
 		iov.iov_len -= w;
 		off += w;
 	}
-	return 0;
+	free(bounce);
+	if (!ret)
+		drop_cached(st, slot * PAGE_SIZE, (size_t)n * PAGE_SIZE, true);
+	return ret;
+}
+
+/* Read @len bytes at @off into @buf; 0 or -EIO (bytes read in *@done). */
+static int read_run(struct swap_store *st, off_t off, uint8_t *buf, size_t len, size_t *done)
+{
+	uint8_t *dst = buf, *bounce = NULL;
+	int ret = 0;
+
+	*done = 0;
+	if (needs_bounce(st, buf)) {
+		bounce = aligned_alloc(PAGE_SIZE, len);
+		if (!bounce)
+			return -EIO;
+		dst = bounce;
+	}
+	while (*done < len) {
+		ssize_t r = pread(st->io_fd, dst + *done, len - *done, off + *done);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			ret = -EIO;
+			break;
+		}
+		*done += r;
+	}
+	if (bounce) {
+		memcpy(buf, bounce, *done);
+		free(bounce);
+	}
+	drop_cached(st, off, len, false);
+	return ret;
+}
+
+/*
+ * Scattered slots (more than one run) with a ring and no fault injection:
+ * write every run in one io_uring batch. Returns 1 when the data is out,
+ * 0 to write run by run, -errno on a failure.
+ */
+static int write_scattered(struct swap_store *st, const uint64_t *slots, const uint8_t *b,
+			   unsigned n)
+{
+	uint64_t slot0[SWAP_IOV_MAX];
+	unsigned len[SWAP_IOV_MAX], at[SWAP_IOV_MAX], nruns = 0;
+	int ret;
+
+	if (!st->ring || n < 2 || n > SWAP_IOV_MAX || st->fail_write_at || st->corrupt_at)
+		return 0;
+	for (unsigned i = 0; i < n; nruns++) {
+		unsigned run = 1;
+
+		while (i + run < n && slots[i + run] == slots[i] + run)
+			run++;
+		slot0[nruns] = slots[i];
+		len[nruns] = run;
+		at[nruns] = i;
+		i += run;
+	}
+	if (nruns < 2)
+		return 0;
+	ret = write_batch(st, slot0, len, at, nruns, b);
+	return ret == -ENOSYS ? 0 : ret ? ret : 1;
 }
 
 int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pages,
@@ -183,7 +478,12 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 {
 	const uint8_t *b = buf;
 	unsigned i = 0;
+	int batched = write_scattered(st, slots, b, n);
 
+	if (batched < 0) {
+		atomic_fetch_add(&st->write_errors, 1);
+		return batched;
+	}
 	while (i < n) {
 		unsigned run = 1;
 		uint64_t nth = atomic_fetch_add(&st->writes, 1) + 1;
@@ -194,7 +494,7 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 		if (st->fail_write_at && nth >= st->fail_write_at)
 			ret = -EIO;
 		else
-			ret = write_run(st, slots[i], b + (uint64_t)i * PAGE_SIZE, run);
+			ret = batched ? 0 : write_run(st, slots[i], b + (uint64_t)i * PAGE_SIZE, run);
 		if (ret) {
 			atomic_fetch_add(&st->write_errors, 1);
 			return ret;
@@ -206,9 +506,15 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 			st->sums[slots[i + k]] = (uint32_t)sum;
 			pthread_mutex_unlock(&st->lock);
 			if (st->corrupt_at && nth >= st->corrupt_at) {
-				uint8_t bad = b[(uint64_t)(i + k) * PAGE_SIZE + 100] ^ 0x40;
+				/* Whole slot rewritten: O_DIRECT writes whole blocks. */
+				uint8_t *bad = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
 
-				(void)!pwrite(st->fd, &bad, 1, slots[i + k] * PAGE_SIZE + 100);
+				if (bad) {
+					memcpy(bad, b + (uint64_t)(i + k) * PAGE_SIZE, PAGE_SIZE);
+					bad[100] ^= 0x40;
+					(void)write_run(st, slots[i + k], bad, 1);
+					free(bad);
+				}
 			}
 		}
 		atomic_fetch_add(&st->bytes_written, run * PAGE_SIZE);
@@ -228,17 +534,10 @@ int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
 		atomic_fetch_add(&st->read_errors, 1);
 		return -EIO;
 	}
-	while (done < len) {
-		ssize_t r = pread(st->fd, (uint8_t *)buf + done, len - done, slot * PAGE_SIZE + done);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			*bad = done / PAGE_SIZE;
-			atomic_fetch_add(&st->read_errors, 1);
-			return -EIO;
-		}
-		done += r;
+	if (read_run(st, slot * PAGE_SIZE, buf, len, &done)) {
+		*bad = done / PAGE_SIZE;
+		atomic_fetch_add(&st->read_errors, 1);
+		return -EIO;
 	}
 	atomic_fetch_add(&st->bytes_read, len);
 	for (unsigned i = 0; i < n; i++) {

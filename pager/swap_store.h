@@ -14,6 +14,21 @@
  * object page it holds; every read verifies it, so a page comes back
  * exactly as it went out or not at all.
  *
+ * What the store writes leaves host memory: the data goes to the file
+ * with O_DIRECT (through a second descriptor, io_fd, opened on the same
+ * file), so the page cache never holds it and --mem-resident bounds the
+ * VMM's host memory, not only its RSS. Where the file system refuses
+ * O_DIRECT (tmpfs), each write is written back (sync_file_range) and
+ * dropped (POSIX_FADV_DONTNEED), and so is each read. bench/README.md
+ * ("Swap store I/O") has the measurement behind the choice. The
+ * environment variable VMM_SWAP_IO=direct|dontneed|cached overrides it
+ * (cached: plain buffered I/O, for comparison only).
+ *
+ * The store also lives on a file the user names (swap_store_open_path):
+ * a block device, used whole up to its size, or a regular file that is
+ * new (created, and removed at close) or empty (truncated back to empty
+ * at close); any other file is refused, never overwritten.
+ *
  * Fault injection (tests only): the environment variable VMM_SWAP_FAULTS,
  * a comma-separated list of KIND=N, makes the Nth operation of KIND and
  * every later one fail: write (EIO on pwrite), enospc (ENOSPC on slot
@@ -23,9 +38,24 @@
 
 #define SWAP_NO_SLOT UINT64_MAX
 
+enum swap_io { SWAP_IO_DIRECT, SWAP_IO_DONTNEED, SWAP_IO_CACHED };
+
 struct swap_store {
 	int fd;
 	char *dir;
+	/* Set at open, read-only afterwards. */
+	int io_fd;			/* data I/O: fd, or fd reopened O_DIRECT */
+	enum swap_io io;
+	uint64_t max_slots;		/* block device: its size in slots; 0 = grows */
+	char *path;			/* --swap-file, or NULL */
+	bool created;			/* path is ours: unlink at close */
+	/*
+	 * ring_lock protects ring (an io_uring, O_DIRECT only): a write of
+	 * non-consecutive runs goes out as one batch. Held across that I/O;
+	 * only swap_write takes it, and nothing else waits for it.
+	 */
+	pthread_mutex_t ring_lock;
+	void *ring;
 	/*
 	 * lock protects the allocator (free stack, next_fresh, in_use) and
 	 * the checksum array's growth. Slot contents are written and read
@@ -48,6 +78,12 @@ struct swap_store {
 
 /* Open the store in @dir. Returns 0, or -1 with a message printed. */
 int swap_store_open(struct swap_store *st, const char *dir);
+/*
+ * Open the store on @path: a block device, or a regular file that does
+ * not exist yet or is empty. Returns 0, or -1 with a message printed
+ * (naming the file and the reason) when @path is anything else.
+ */
+int swap_store_open_path(struct swap_store *st, const char *path);
 void swap_store_close(struct swap_store *st);
 
 /*

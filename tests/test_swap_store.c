@@ -6,8 +6,11 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,6 +180,187 @@ START_TEST(missing_directory_is_an_error)
 }
 END_TEST
 
+/* --- added for the store's I/O and --swap-file (new tests only) --------------------- */
+
+static char named_dir[64];
+
+static void named_setup(void)
+{
+	unsetenv("VMM_SWAP_FAULTS");
+	unsetenv("VMM_SWAP_IO");
+	strcpy(named_dir, "/tmp/swap-store-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(named_dir));
+}
+
+static void named_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", named_dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Pages of the store's file in the page cache. */
+static uint64_t store_cached_pages(struct swap_store *s, uint64_t bytes)
+{
+	unsigned char vec[256];
+	uint64_t n = 0;
+	void *m = mmap(NULL, bytes, PROT_READ, MAP_SHARED, s->fd, 0);
+
+	ck_assert_ptr_ne(m, MAP_FAILED);
+	ck_assert_uint_le(bytes / PAGE_SIZE, sizeof(vec));
+	ck_assert_int_eq(mincore(m, bytes, vec), 0);
+	for (uint64_t i = 0; i < bytes / PAGE_SIZE; i++)
+		n += vec[i] & 1;
+	munmap(m, bytes);
+	return n;
+}
+
+/* Written and read pages leave the page cache, in both modes that promise it. */
+static void check_nothing_cached(const char *mode)
+{
+	uint8_t *buf = aligned_alloc(PAGE_SIZE, 64 * PAGE_SIZE);
+	uint64_t slots[64], pages[64];
+	struct swap_store s;
+	unsigned bad;
+
+	setenv("VMM_SWAP_IO", mode, 1);
+	ck_assert_int_eq(swap_store_open(&s, named_dir), 0);
+	ck_assert_int_eq(s.io, !strcmp(mode, "direct") ? SWAP_IO_DIRECT : SWAP_IO_DONTNEED);
+	ck_assert_uint_eq(swap_slots_alloc(&s, slots, 64), 64);
+	for (unsigned i = 0; i < 64; i++) {
+		pages[i] = 100 + i;
+		fill(buf + i * PAGE_SIZE, i);
+	}
+	ck_assert_int_eq(swap_write(&s, slots, pages, buf, 64), 0);
+	ck_assert_uint_eq(store_cached_pages(&s, 64 * PAGE_SIZE), 0);
+	memset(buf, 0, 64 * PAGE_SIZE);
+	ck_assert_int_eq(swap_read_run(&s, slots[0], pages, 64, buf, &bad), 0);
+	fill(page, 63);
+	ck_assert_mem_eq(buf + 63 * PAGE_SIZE, page, PAGE_SIZE);
+	ck_assert_uint_eq(store_cached_pages(&s, 64 * PAGE_SIZE), 0);
+	swap_store_close(&s);
+	free(buf);
+}
+
+START_TEST(direct_store_leaves_nothing_in_the_page_cache)
+{
+	check_nothing_cached("direct");
+}
+END_TEST
+
+START_TEST(dontneed_store_leaves_nothing_in_the_page_cache)
+{
+	check_nothing_cached("dontneed");
+}
+END_TEST
+
+START_TEST(scattered_reused_slots_round_trip)
+{
+	uint8_t *buf = aligned_alloc(PAGE_SIZE, 8 * PAGE_SIZE);
+	uint64_t slots[16], again[8], pages[8];
+
+	/* 16 slots, every other one freed: 8 reused slots in 8 runs of one. */
+	ck_assert_uint_eq(swap_slots_alloc(&st, slots, 16), 16);
+	for (unsigned i = 0; i < 16; i += 2)
+		swap_slot_free(&st, slots[i]);
+	ck_assert_uint_eq(swap_slots_alloc(&st, again, 8), 8);
+	for (unsigned i = 0; i < 8; i++) {
+		ck_assert_uint_eq(again[i] % 2, slots[0] % 2);
+		pages[i] = 7 * i + 1;
+		fill(buf + i * PAGE_SIZE, 40 + i);
+	}
+	ck_assert_int_eq(swap_write(&st, again, pages, buf, 8), 0);
+	for (unsigned i = 0; i < 8; i++) {
+		fill(page, 40 + i);
+		ck_assert_int_eq(swap_read(&st, again[i], pages[i], back), 0);
+		ck_assert_mem_eq(back, page, PAGE_SIZE);
+	}
+	ck_assert_uint_eq(atomic_load(&st.bytes_written), 8 * PAGE_SIZE);
+	free(buf);
+}
+END_TEST
+
+START_TEST(named_new_file_is_used_and_removed_at_close)
+{
+	char path[128];
+	struct swap_store s;
+	uint64_t slot, p = 3;
+	struct stat sb;
+
+	snprintf(path, sizeof(path), "%s/swap", named_dir);
+	ck_assert_int_eq(swap_store_open_path(&s, path), 0);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	fill(page, 9);
+	ck_assert_uint_eq(swap_slots_alloc(&s, &slot, 1), 1);
+	ck_assert_int_eq(swap_write(&s, &slot, &p, page, 1), 0);
+	ck_assert_int_eq(swap_read(&s, slot, p, back), 0);
+	ck_assert_mem_eq(back, page, PAGE_SIZE);
+	swap_store_close(&s);
+	ck_assert_int_eq(stat(path, &sb), -1);
+	ck_assert_int_eq(errno, ENOENT);
+}
+END_TEST
+
+START_TEST(named_empty_file_is_emptied_at_close)
+{
+	char path[128];
+	struct swap_store s;
+	uint64_t slot, p = 3;
+	struct stat sb;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/empty", named_dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(swap_store_open_path(&s, path), 0);
+	fill(page, 2);
+	ck_assert_uint_eq(swap_slots_alloc(&s, &slot, 1), 1);
+	ck_assert_int_eq(swap_write(&s, &slot, &p, page, 1), 0);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, PAGE_SIZE);
+	swap_store_close(&s);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, 0);
+}
+END_TEST
+
+START_TEST(named_file_with_data_is_refused_and_kept)
+{
+	char path[128], data[5] = "keep";
+	struct swap_store s;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/data", named_dir);
+	fd = open(path, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_eq(write(fd, data, 4), 4);
+	close(fd);
+	ck_assert_int_eq(swap_store_open_path(&s, path), -1);
+	fd = open(path, O_RDONLY);
+	memset(data, 0, sizeof(data));
+	ck_assert_int_eq(read(fd, data, 5), 4);
+	ck_assert_str_eq(data, "keep");
+	close(fd);
+	/* Neither a directory nor a character device is a swap file. */
+	ck_assert_int_eq(swap_store_open_path(&s, named_dir), -1);
+	ck_assert_int_eq(swap_store_open_path(&s, "/dev/null"), -1);
+}
+END_TEST
+
+static TCase *named_tcase(void)
+{
+	TCase *tc = tcase_create("io and named files");
+
+	tcase_add_checked_fixture(tc, named_setup, named_teardown);
+	tcase_add_test(tc, direct_store_leaves_nothing_in_the_page_cache);
+	tcase_add_test(tc, dontneed_store_leaves_nothing_in_the_page_cache);
+	tcase_add_test(tc, named_new_file_is_used_and_removed_at_close);
+	tcase_add_test(tc, named_empty_file_is_emptied_at_close);
+	tcase_add_test(tc, named_file_with_data_is_refused_and_kept);
+	return tc;
+}
+
 int main(void)
 {
 	Suite *s = suite_create("swap store");
@@ -196,7 +380,9 @@ int main(void)
 	tcase_add_test(tc, checksum_depends_on_every_byte_and_the_page);
 	tcase_add_test(tc, injected_faults_fail_the_requested_operations);
 	tcase_add_test(tc, missing_directory_is_an_error);
+	tcase_add_test(tc, scattered_reused_slots_round_trip);
 	suite_add_tcase(s, tc);
+	suite_add_tcase(s, named_tcase());
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

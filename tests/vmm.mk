@@ -31,9 +31,9 @@ TEST_GUESTS = $(TEST_GUEST_VARIANTS:%=tests/guests/%.elf) tests/guests/high.elf 
 check_DATA += $(TEST_GUESTS)
 CLEANFILES += $(TEST_GUESTS)
 EXTRA_DIST += tests/guests/misbehave.S tests/guests/pvh.S tests/lib.sh tests/vmm-exits.sh tests/vmm-bad-input.sh \
-	tests/pager-faults.sh tests/vmm-cpuid.sh tests/pager-stats-file.sh
+	tests/pager-faults.sh tests/vmm-cpuid.sh tests/pager-stats-file.sh tests/swap-blockdev.sh
 TESTS += tests/vmm-exits.sh tests/vmm-bad-input.sh tests/pager-faults.sh tests/vmm-cpuid.sh \
-	tests/pager-stats-file.sh
+	tests/pager-stats-file.sh tests/swap-blockdev.sh
 # --disk (virtio-blk): bad images, a loop device, dm-error.
 EXTRA_DIST += tests/disk.sh
 TESTS += tests/disk.sh

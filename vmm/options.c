@@ -22,6 +22,7 @@ enum {
 	OPT_DEBUG,
 	OPT_MEM_RESIDENT,
 	OPT_SWAP_DIR,
+	OPT_SWAP_FILE,
 	OPT_PAGER_THREADS,
 	OPT_STATS,
 	OPT_SWAP_FULL_OVERSHOOT,
@@ -43,6 +44,7 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, 't' },
 	{ "mem-resident", required_argument, NULL, OPT_MEM_RESIDENT },
 	{ "swap-dir", required_argument, NULL, OPT_SWAP_DIR },
+	{ "swap-file", required_argument, NULL, OPT_SWAP_FILE },
 	{ "pager-threads", required_argument, NULL, OPT_PAGER_THREADS },
 	{ "stats", required_argument, NULL, OPT_STATS },
 	{ "balloon", optional_argument, NULL, OPT_BALLOON },
@@ -89,6 +91,9 @@ void options_usage(FILE *f)
 "                       swap the rest to a file (default: no limit, pager off)\n"
 "      --swap-dir DIR   directory of the swap file, which is unnamed and\n"
 "                       gone when vmm exits (default $TMPDIR or /var/tmp)\n"
+"      --swap-file PATH swap to PATH instead: a block device (used up to its\n"
+"                       size), or a new or empty regular file (removed or\n"
+"                       emptied at exit); any other file is refused\n"
 "      --pager-threads N\n"
 "                       fault service threads (default: one per vCPU, at\n"
 "                       most one per host CPU)\n"
@@ -333,6 +338,13 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		case OPT_SWAP_DIR:
 			cfg->swap_dir = optarg;
 			break;
+		case OPT_SWAP_FILE:
+			if (!*optarg) {
+				vmm_err("--swap-file: empty file name");
+				return OPTIONS_ERROR;
+			}
+			cfg->swap_file = optarg;
+			break;
 		case OPT_PAGER_THREADS:
 			if (!parse_uint(optarg, 1, 256, &cfg->pager_threads)) {
 				vmm_err("--pager-threads '%s': expected a whole number from 1 to 256",
@@ -450,6 +462,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 	if (!balloon_arg && cfg->dom.balloon) {	/* <memballoon model='virtio'> */
 		cfg->balloon = true;
 		cfg->balloon_reporting = cfg->dom.free_page_reporting;
+	}
+	if (cfg->swap_file && (cfg->swap_dir || !cfg->mem_resident)) {
+		vmm_err("--swap-file needs --mem-resident, and replaces --swap-dir");
+		return OPTIONS_ERROR;
 	}
 	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads ||
 	    cfg->swap_full_overshoot) {

@@ -56,6 +56,7 @@ int vm_pager_create(struct vm *vm)
 		.overshoot = cfg->swap_full_overshoot ? cfg->swap_full_overshoot :
 			     pager_default_overshoot(cfg->mem_resident),
 		.swap_dir = cfg->swap_dir,
+		.swap_file = cfg->swap_file,
 		.threads = cfg->pager_threads,
 		.stats_file = cfg->stats_file,
 		.fatal = pager_vm_fatal,

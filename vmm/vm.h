@@ -46,6 +46,7 @@ struct vm_config {
 	/* The pager: off unless mem_resident is set. */
 	uint64_t mem_resident;	/* bytes; 0 = no limit, pager off */
 	const char *swap_dir;
+	const char *swap_file;	/* --swap-file: block device or new/empty file */
 	unsigned pager_threads;
 	const char *stats_file;
 	/* --balloon[=SIZE][,free-page-reporting=on|off] */

@@ -28,10 +28,19 @@
  *              and write a new one, in address or random order (new
  *              permutation each pass). Every pass is timed.
  *
+ * mode=ws      a working set: free RAM laid out as [hot][cold] (hot= and
+ *              cold= pages); every page written once (cold first), then
+ *              `warm` untimed and `accesses` timed accesses on CPU 0, each
+ *              a read-check-write of one word of a page chosen at random:
+ *              from the hot set with probability hot_pct % (default 90),
+ *              else from the cold set. Hot and cold accesses are timed
+ *              and summed separately.
+ *
  * Output (one line each, parsed by bench/run):
  *   bench-demand: cpus=C pages=N ns=T pps=P p50_ns=A p99_ns=B max_ns=M
  *   bench-demand-cpu: cpu=I pages=N ns=T pps=P
  *   bench-sweep: pass=K pages=N ns=T pps=P
+ *   bench-ws: accesses=N hot=H cold=C hot_ns=A cold_ns=B ns=T hot_aps=R
  *   bench: pass
  * Arguments: mode, order, access, region, other (pages), prep, settle_ms,
  * passes, linger_ms (spin before exit, so the host can sample the
@@ -265,6 +274,83 @@ static int sweep(void)
 	return EXIT_PASS;
 }
 
+static struct {
+	uint64_t hot, cold, warm, accesses, hot_pct;
+	uint64_t n_hot, n_cold, c_hot, c_cold, c_all;
+} ws;
+
+static long ws_worker(void *arg)
+{
+	uint64_t n = (uint64_t)arg, seed = mix64(b.seed ^ 0x5753), bad = 0;
+	uint64_t t_all = rdtsc();
+
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t r = mix64(seed + k), page, t, dt;
+		bool hot = r % 100 < ws.hot_pct;
+		volatile uint64_t *w;
+
+		page = hot ? (r >> 8) % ws.hot : ws.hot + (r >> 8) % ws.cold;
+		w = (volatile uint64_t *)mem_page_addr(page);
+		t = rdtsc();
+		if ((*w & 0xffffffff) != (mix64(page) & 0xffffffff))
+			bad++;
+		*w = (mix64(page) & 0xffffffff) | (k << 32);
+		dt = rdtsc() - t;
+		if (hot) {
+			ws.n_hot++;
+			ws.c_hot += dt;
+		} else {
+			ws.n_cold++;
+			ws.c_cold += dt;
+		}
+	}
+	ws.c_all = rdtsc() - t_all;
+	b.bad[0] += bad;
+	return 0;
+}
+
+static long ws_fill(void *arg)
+{
+	(void)arg;
+	for (uint64_t i = 0; i < ws.hot + ws.cold; i++) {
+		/* cold first, so the hot set is the most recently written */
+		uint64_t page = i < ws.cold ? ws.hot + i : i - ws.cold;
+
+		*(volatile uint64_t *)mem_page_addr(page) = mix64(page) & 0xffffffff;
+	}
+	return 0;
+}
+
+static int working_set(void)
+{
+	ws.hot = arg_u64("hot", 1024);
+	ws.cold = arg_u64("cold", 4096);
+	ws.warm = arg_u64("warm", 100000);
+	ws.accesses = arg_u64("accesses", 100000);
+	ws.hot_pct = arg_u64("hot_pct", 90);
+	if (!ws.hot || !ws.cold || ws.hot + ws.cold > mem_free_pages || ws.hot_pct > 100) {
+		printf("bench: hot %lu + cold %lu pages (both > 0) must fit in %lu free pages\n",
+		       ws.hot, ws.cold, mem_free_pages);
+		return EXIT_FAIL;
+	}
+	user_run(ws_fill, NULL);
+	user_run(ws_worker, (void *)ws.warm);
+	ws.n_hot = ws.n_cold = ws.c_hot = ws.c_cold = 0;
+	b.seed = mix64(b.seed + 1);	/* the timed accesses are new ones */
+	printf("bench-phase: timed\n");
+	user_run(ws_worker, (void *)ws.accesses);
+	printf("bench-ws: accesses=%lu hot=%lu cold=%lu hot_ns=%lu cold_ns=%lu ns=%lu hot_aps=%lu\n",
+	       ws.accesses, ws.n_hot, ws.n_cold,
+	       ws.n_hot ? cycles_to_ns(ws.c_hot) / ws.n_hot : 0,
+	       ws.n_cold ? cycles_to_ns(ws.c_cold) / ws.n_cold : 0, cycles_to_ns(ws.c_all),
+	       ws.c_hot ? ws.n_hot * 1000000000 / cycles_to_ns(ws.c_hot) : 0);
+	if (b.bad[0]) {
+		printf("bench: %lu pages lost their contents\n", b.bad[0]);
+		return EXIT_FAIL;
+	}
+	return EXIT_PASS;
+}
+
 int main(void)
 {
 	const char *mode = arg_str("mode", "demand");
@@ -287,8 +373,10 @@ int main(void)
 		ret = demand();
 	else if (!strcmp(mode, "sweep"))
 		ret = sweep();
+	else if (!strcmp(mode, "ws"))
+		ret = working_set();
 	else {
-		printf("bench: mode=%s: expected demand or sweep\n", mode);
+		printf("bench: mode=%s: expected demand, sweep or ws\n", mode);
 		return EXIT_FAIL;
 	}
 	if (linger)
