@@ -20,10 +20,11 @@ CLEANFILES += bench/guests/bench.elf bench/guests/bench.elf64 bench/guests/bench
 # by bench/run: the bare userfaultfd mechanism, and the swap store's I/O.
 check_PROGRAMS += bench/bare-uffd
 bench_bare_uffd_SOURCES = bench/bare-uffd.c
-bench_bare_uffd_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)
+bench_bare_uffd_LDADD = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
+	$(PTHREAD_LIBS) $(CONTROL_LIBS)
 check_PROGRAMS += bench/store-io
 bench_store_io_SOURCES = bench/store-io.c
-bench_store_io_LDADD = vmm/libvmm.a shadow/libshadow.a notifier/libnotifier.a $(PTHREAD_LIBS)
+bench_store_io_LDADD = pager/libpager.a $(PTHREAD_LIBS)
 
 TESTS += bench/smoke.sh
 

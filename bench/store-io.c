@@ -34,8 +34,8 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "vmm/swap_store.h"
-#include "vmm/util.h"
+#include "pager/swap_store.h"
+#include "pager/util.h"
 
 #ifdef HAVE_LIBURING
 #include <liburing.h>
@@ -275,11 +275,19 @@ static int bench_uring(const char *dir, uint64_t mib)
 }
 #endif
 
+/* The store's notices (its I/O mode) would interleave with the table. */
+static void errors_only(void *opaque, enum pager_log_level level, const char *msg)
+{
+	(void)opaque;
+	if (level == PAGER_LOG_ERR)
+		fprintf(stderr, "store-io: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t mib = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
 
-	vmm_quiet = true;
+	pager_log_set(errors_only, NULL);
 	if (argc == 4 && !strcmp(argv[1], "store") && mib)
 		return bench_store(argv[2], mib);
 	if (argc == 4 && !strcmp(argv[1], "uring") && mib) {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz/fuzz.h"
 #include "vmm/devices/pci.h"
 #include "vmm/vm.h"
 
