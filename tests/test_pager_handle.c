@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Concurrency test of the consumer path (pager.h, "consumers"): a real
+ * Concurrency tests of the consumer path (pager.h, "consumers") and, below,
+ * of the vCPU fault path (test_vcpu_faults_retry_while_reclaim_evicts): a real
  * pager (memfd, userfaultfd, reclaim thread, swap file) over 8 MiB held to
  * 1 MiB. A "vCPU" thread writes and checks the even pages through the
  * mapping (its faults are served by the pager's fault thread); a VMM
