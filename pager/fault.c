@@ -398,9 +398,10 @@ static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t 
 		ret = fault_read_swap(fc, p, n, seen, &bad);
 		pthread_mutex_lock(lock);
 		if ((f && shadow_fault_stale(f)) ||
-		    memcmp(seen, &pg->state[p], n * sizeof(seen[0])))
+		    memcmp(seen, &pg->state[p], n * sizeof(seen[0]))) {
+			swap_read_discarded(&pg->store, ret);
 			ret = -EAGAIN;
-		else if (ret)
+		} else if (ret)
 			pager_report_memory_error(pg, p + bad, ps_slot(seen[bad]), ret);
 	}
 	if (!ret) {
