@@ -96,9 +96,9 @@ long pager_swap_in(struct pager *pg)
 			pthread_mutex_unlock(chunk_lock(pg, p));
 			continue;
 		}
-		before = atomic_load(&pg->c.swapped_in);
-		ret = pager_fault_in_locked(pg, p, 1, false, buf, false);
 		pthread_mutex_unlock(chunk_lock(pg, p));
+		before = atomic_load(&pg->c.swapped_in);
+		ret = pager_fault_in(pg, p, 1, false, buf, false);
 		if (ret) {
 			in = in ? in : -1;
 			break;

@@ -3,7 +3,8 @@
  * The pager's fault side: fault threads read userfaultfd messages and
  * resolve them (UFFDIO_ZEROPAGE, UFFDIO_COPY, UFFDIO_CONTINUE) through the
  * shadow's fault path, in batches on sequential access, reserving room
- * under the resident limit first. VMM threads use the same path.
+ * under the resident limit first; swap reads run with no lock held
+ * (fault_resolve). VMM threads use the same path (pager_fault_in).
  */
 #include <errno.h>
 #include <poll.h>
@@ -114,14 +115,15 @@ static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigne
 		return -errno;
 	}
 	(void)p;
-	return -EAGAIN;
+	return -EBUSY;	/* not -EAGAIN: that would make shadow_fault start again */
 }
 
 enum action { ACT_NONE, ACT_ZERO, ACT_COPY, ACT_CONT, ACT_CONT_WP };
 
 struct fault_ctx {
 	struct pager *pg;
-	uint8_t *buf;		/* CHUNK_PAGES pages for swap-ins */
+	uint8_t *buf;		/* CHUNK_PAGES pages for swap-ins, private to the thread */
+	uint64_t p0;		/* page of buf's first page (the batch's first) */
 	bool from_uffd;		/* a thread waits on the first page's host pte */
 	/*
 	 * Install pages write-protected, so that they stay clean until
@@ -130,6 +132,7 @@ struct fault_ctx {
 	 * mapping them writable spares each a write-protect fault.
 	 */
 	bool keep_clean;
+	bool reserved;		/* some attempt reserved room (note_resident) */
 	uint64_t used;		/* pages that became resident */
 };
 
@@ -148,8 +151,10 @@ static enum action page_action(const struct fault_ctx *fc, uint64_t w)
 }
 
 /*
- * Bring object pages [p, p + n) in, by runs of the same action. Chunk lock
- * held. Returns 0 or -errno; a swap read failure stops the guest.
+ * Install object pages [p, p + n), by runs of the same action; swapped
+ * pages come from fc->buf, filled by fault_read_swap while the chunk lock
+ * was dropped (and found still valid after it was retaken). Chunk lock
+ * held. Returns 0 or -errno.
  */
 static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 {
@@ -179,22 +184,8 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			fc->used += run;
 			break;
 		case ACT_COPY:
-			/* Neighbours evicted together sit in consecutive slots: one read. */
-			for (unsigned k = 0, len; k < run; k += len) {
-				uint64_t slot = ps_slot(pg->state[q + k]), pages[CHUNK_PAGES];
-				unsigned bad;
-
-				for (len = 0; k + len < run &&
-				     ps_slot(pg->state[q + k + len]) == slot + len; len++)
-					pages[len] = q + k + len;
-				ret = swap_read_run(&pg->store, slot, pages, len,
-						    fc->buf + ((uint64_t)k << PAGE_SHIFT), &bad);
-				if (ret) {
-					pager_report_memory_error(pg, q + k + bad, slot + bad, ret);
-					return ret;
-				}
-			}
-			ret = uffd_resolve(pg, UFFDIO_COPY, q, run, fc->buf,
+			ret = uffd_resolve(pg, UFFDIO_COPY, q, run,
+					   fc->buf + ((q - fc->p0) << PAGE_SHIFT),
 					   fc->keep_clean ? UFFDIO_COPY_MODE_WP : 0);
 			if (ret)
 				break;
@@ -222,9 +213,39 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 	return 0;
 }
 
-static int resolve_cb(struct shadow_fault *f, void *ctx)
+/*
+ * No lock held: read the swapped pages of [p, p + n), whose state words
+ * were @seen under the chunk lock, into fc->buf (page p + i at page i).
+ * Neighbours evicted together sit in consecutive slots: one read per run.
+ * Returns 0, or swap_read_run's error with *@bad the index of the page.
+ * The caller trusts the result only if the words did not change meanwhile.
+ */
+static int fault_read_swap(struct fault_ctx *fc, uint64_t p, unsigned n,
+			   const page_state_t *seen, unsigned *bad)
 {
-	return resolve_pages(ctx, f->pgoff, f->npages);
+	struct pager *pg = fc->pg;
+
+	for (unsigned i = 0, len; i < n; i += len ? len : 1) {
+		uint64_t slot = ps_slot(seen[i]), pages[CHUNK_PAGES];
+		unsigned k;
+		int ret;
+
+		len = 0;
+		if (ps_state(seen[i]) != PS_SWAPPED)
+			continue;
+		while (i + len < n && ps_state(seen[i + len]) == PS_SWAPPED &&
+		       ps_slot(seen[i + len]) == slot + len) {
+			pages[len] = p + i + len;
+			len++;
+		}
+		ret = swap_read_run(&pg->store, slot, pages, len,
+				    fc->buf + ((uint64_t)i << PAGE_SHIFT), &k);
+		if (ret) {
+			*bad = i + k;
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* Reserve @need resident pages if they fit under @cap. */
@@ -238,7 +259,6 @@ static bool reserve(struct pager *pg, uint64_t need, uint64_t cap)
 	} while (!atomic_compare_exchange_weak(&pg->resident, &r, r + need));
 	return true;
 }
-
 /*
  * Reserve @need more resident pages, waiting for reclaim while they do not
  * fit under the limit (the bound of pager.h: resident <= limit while the
@@ -247,15 +267,17 @@ static bool reserve(struct pager *pg, uint64_t need, uint64_t cap)
  * reclaim backs off) we go on above the limit, up to the overshoot; past
  * it the fault is held (PAGER_EVENT_STORE_FULL: its vCPU is paused) until
  * slots free up (PAGER_EVENT_STORE_OK) or the pager stops. Waits are timed
- * on CLOCK_MONOTONIC.
+ * on CLOCK_MONOTONIC. Returns false, reserving nothing, when the pager
+ * stops meanwhile: the fault is not resolved (its vCPU is stopping too),
+ * so the bound holds to the end.
  */
-static void throttle(struct pager *pg, uint64_t need)
+static bool throttle(struct pager *pg, uint64_t need)
 {
 	uint64_t waited_ns = 0;
-	bool paused = false;
+	bool paused = false, stopped = false;
 
 	if (reserve(pg, need, atomic_load(&pg->limit)))
-		return;
+		return true;
 	atomic_fetch_add(&pg->c.throttled, 1);
 	atomic_fetch_add(&pg->throttle_waiters, 1);
 	pthread_mutex_lock(&pg->space_lock);
@@ -265,7 +287,7 @@ static void throttle(struct pager *pg, uint64_t need)
 
 		/* Reclaim cannot help for a long while (or at all): the overshoot. */
 		if (atomic_load(&pg->stopping)) {
-			reserve(pg, need, UINT64_MAX);
+			stopped = true;
 			break;
 		}
 		if ((failing || waited_ns >= PAGER_THROTTLE_MAX_NS) &&
@@ -289,6 +311,7 @@ static void throttle(struct pager *pg, uint64_t need)
 	if (paused && atomic_exchange(&pg->paused_full, false))
 		pager_event(pg, PAGER_EVENT_STORE_OK, 0, "swap slots are free again");
 	atomic_fetch_sub(&pg->throttle_waiters, 1);
+	return !stopped;
 }
 
 static void note_resident(struct pager *pg)
@@ -302,42 +325,116 @@ static void note_resident(struct pager *pg)
 }
 
 /*
- * Chunk lock held: make object pages [p, p + n) present (n clipped to the
- * chunk), through the shadow's fault path and its retry protocol. While
- * there is no room under the limit the chunk lock is dropped and retaken
- * around the wait (throttle), so callers must not rely on states read
- * before the call.
+ * Chunk lock of @p held: reserve room for the pages of [p, p + n) that are
+ * not resident (*@reserved). While there is none, wait holding no lock
+ * unit (reclaim, discards and faults on the chunk's other pages go on
+ * meanwhile), then count again: the states may have changed. Returns 0,
+ * or -ESHUTDOWN (nothing reserved) if the pager stopped meanwhile.
  */
-int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
-			   uint8_t *buf, bool from_uffd)
+static int fault_reserve(struct pager *pg, uint64_t p, unsigned n, uint64_t *reserved)
+{
+	for (uint64_t have = 0;;) {
+		uint64_t need = 0;
+		bool ok;
+
+		for (unsigned i = 0; i < n; i++)
+			need += ps_state(pg->state[p + i]) != PS_RESIDENT;
+		*reserved = need;
+		if (need <= have) {
+			atomic_fetch_sub(&pg->resident, have - need);
+			return 0;
+		}
+		if (reserve(pg, need - have, atomic_load(&pg->limit)))
+			return 0;
+		pthread_mutex_unlock(chunk_lock(pg, p));
+		ok = throttle(pg, need - have);
+		pthread_mutex_lock(chunk_lock(pg, p));
+		if (!ok) {
+			atomic_fetch_sub(&pg->resident, have);
+			*reserved = 0;
+			return -ESHUTDOWN;
+		}
+		have = need;
+	}
+}
+
+/*
+ * One attempt at resolving object pages [p, p + n) (within one chunk) of
+ * fault @f (NULL: no shadow fault, the words alone decide), no lock held:
+ *
+ *   lock chunk; reserve room (fault_reserve); note the state words;
+ *   swapped pages among them? unlock chunk; fault_read_swap into the
+ *     thread's buffer (no lock held: reclaim, discards and faults on the
+ *     chunk's other pages go on); lock chunk;
+ *     an invalidation of the batch began (shadow_fault_stale) or a word
+ *     changed? the buffer is stale: unlock, give the room back, -EAGAIN;
+ *   resolve_pages: UFFDIO_ZEROPAGE / COPY / CONTINUE and the transitions;
+ *   unlock chunk; give back the room not used.
+ *
+ * Every invalidator of these pages (reclaim, discard) holds the chunk lock
+ * and bumps the interval's sequence inside it, so "no change and not
+ * stale" under the retaken lock means the slots read still hold the pages.
+ * A read error is reported only then; a stale one is a retry.
+ */
+static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t p, unsigned n)
+{
+	struct pager *pg = fc->pg;
+	pthread_mutex_t *lock = chunk_lock(pg, p);
+	page_state_t seen[CHUNK_PAGES];
+	uint64_t reserved, used0 = fc->used;
+	bool swapped = false;
+	unsigned bad = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(lock);
+	ret = fault_reserve(pg, p, n, &reserved);
+	fc->reserved |= reserved > 0;
+	for (unsigned i = 0; i < n && !ret; i++) {
+		seen[i] = pg->state[p + i];
+		swapped |= ps_state(seen[i]) == PS_SWAPPED;
+	}
+	if (swapped && !ret) {
+		pthread_mutex_unlock(lock);
+		ret = fault_read_swap(fc, p, n, seen, &bad);
+		pthread_mutex_lock(lock);
+		if ((f && shadow_fault_stale(f)) ||
+		    memcmp(seen, &pg->state[p], n * sizeof(seen[0]))) {
+			swap_read_discarded(&pg->store, ret);
+			ret = -EAGAIN;
+		} else if (ret)
+			pager_report_memory_error(pg, p + bad, ps_slot(seen[bad]), ret);
+	}
+	if (!ret) {
+		fc->p0 = p;
+		ret = resolve_pages(fc, p, n);
+	}
+	pthread_mutex_unlock(lock);
+	/* Give back what this attempt reserved but did not use (clipped, failed, stale). */
+	if (reserved > fc->used - used0)
+		atomic_fetch_sub(&pg->resident, reserved - (fc->used - used0));
+	return ret;
+}
+
+static int resolve_cb(struct shadow_fault *f, void *ctx)
+{
+	return fault_resolve(ctx, f, f->pgoff, f->npages);
+}
+
+/*
+ * No lock held: make object pages [p, p + n) present (n within the
+ * chunk), through the shadow's fault path and its retry protocol
+ * (shadow_fault, resolve_cb -> fault_resolve). @buf: CHUNK_PAGES pages
+ * (@n pages at least), private to the caller.
+ */
+int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t *buf,
+		   bool from_uffd)
 {
 	struct fault_ctx fc = {
 		.pg = pg, .buf = buf, .from_uffd = from_uffd, .keep_clean = pg->wp_async && !write,
 	};
-	uint64_t gfn, need = 0;
+	uint64_t gfn;
 	int ret;
 
-	/*
-	 * Reserve room for the pages that are not resident. While there is
-	 * none, wait holding no lock unit (reclaim, discards and faults on
-	 * the chunk's other pages go on meanwhile), then count again: the
-	 * states may have changed.
-	 */
-	for (uint64_t have = 0;;) {
-		need = 0;
-		for (unsigned i = 0; i < n; i++)
-			need += ps_state(pg->state[p + i]) != PS_RESIDENT;
-		if (need <= have) {
-			atomic_fetch_sub(&pg->resident, have - need);
-			break;
-		}
-		if (reserve(pg, need - have, atomic_load(&pg->limit)))
-			break;
-		pthread_mutex_unlock(chunk_lock(pg, p));
-		throttle(pg, need - have);
-		have = need;
-		pthread_mutex_lock(chunk_lock(pg, p));
-	}
 	if (!pager_page_gfn(pg, p, &gfn))
 		return -EFAULT;
 	/* Returns how many sptes it installed: 0 when gfn was present already. */
@@ -346,11 +443,9 @@ int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
 		ret = 0;
 	else if (ret == 0 && from_uffd)
 		/* Present in the shadow: the waiter may still need its host pte back. */
-		ret = resolve_pages(&fc, p, 1);
-	/* Give back what the batch reserved but did not use (clipped, failed). */
-	if (need > fc.used)
-		atomic_fetch_sub(&pg->resident, need - fc.used);
-	if (need)
+		while ((ret = fault_resolve(&fc, NULL, p, 1)) == -EAGAIN)
+			;
+	if (fc.reserved)
 		note_resident(pg);
 	return ret;
 }
@@ -405,9 +500,7 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 		end = pg->npages;
 	n = fault_window(pg, msg->arg.pagefault.feat.ptid, p, end);
 
-	pthread_mutex_lock(chunk_lock(pg, p));
-	ret = pager_fault_in_locked(pg, p, n, flags & UFFD_PAGEFAULT_FLAG_WRITE, buf, true);
-	pthread_mutex_unlock(chunk_lock(pg, p));
+	ret = pager_fault_in(pg, p, n, flags & UFFD_PAGEFAULT_FLAG_WRITE, buf, true);
 	if (ret && ret != -EBADMSG && ret != -EIO && !atomic_load(&pg->stopping)) {
 		/* The faulting vCPU would wait forever: end the VM instead. */
 		char why[128];

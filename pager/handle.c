@@ -6,8 +6,9 @@
  * every invalidation of the object reaches through the rmap. A copy is
  *
  *	shadow_access(vmm_shadow, gfn, flags, handle_resolve, handle_copy):
- *	  shadow_fault: read_begin; sample; handle_resolve (the pager brings
- *	    the page in under its chunk lock: may sleep, may read swap);
+ *	  shadow_fault: read_begin; sample; handle_resolve (pager_fault_in:
+ *	    the vCPU shadow's fault path, fault_resolve; may sleep, may read
+ *	    swap with no lock held);
  *	    install only if read_retry says no invalidation began, else again;
  *	  under the shadow's mmu_lock, which invalidation also takes: the spte
  *	    still present? mark A (D), copy through the memfd; else again.
@@ -67,19 +68,15 @@ void pager_handle_close(struct pager_handle *h)
 	free(h);
 }
 
-/* Not present in the handle's table: bring the page in (no shadow lock held). */
+/* Not present in the handle's table: bring the page in (no lock held). */
 static int handle_resolve(struct shadow_fault *f, void *ctx)
 {
 	struct handle_op *op = ctx;
 	struct pager *pg = op->h->pg;
-	int ret;
 
 	if (!pg->limited)
 		return 0;	/* no reclaim: the memfd always holds the page */
-	pthread_mutex_lock(chunk_lock(pg, f->pgoff));
-	ret = pager_fault_in_locked(pg, f->pgoff, 1, op->write, op->h->buf, false);
-	pthread_mutex_unlock(chunk_lock(pg, f->pgoff));
-	return ret;
+	return pager_fault_in(pg, f->pgoff, 1, op->write, op->h->buf, false);
 }
 
 /* mmu_lock held and the translation present: the page cannot go meanwhile. */

@@ -9,10 +9,13 @@
  *
  * Locking (outermost first):
  *   chunk lock (one mutex per CHUNK_PAGES object pages): protects the
- *     state words of its pages; held by a fault or a consumer's resolve
- *     (pager_fault_in_locked, dropped while a throttled fault waits), by
- *     reclaim (trylock only: reclaim never waits for a fault) and by a
- *     discard, each around its UFFDIO_* calls, zaps and punches.
+ *     state words of its pages. Held by a fault's resolve step
+ *     (fault_resolve) to reserve room and note the words, and again to
+ *     check them and install (UFFDIO_ZEROPAGE / COPY / CONTINUE and the
+ *     transition), but not across its swap reads, nor while a throttled
+ *     fault waits; by reclaim (trylock only: reclaim never waits for a
+ *     fault) and by a discard, each around its invalidations, zaps and
+ *     punches.
  *   the object's rmap_lock, the spaces' notifier locks and the shadows'
  *     mmu_locks, inside pager_inval_start .. pager_inval_end and
  *     shadow_fault / shadow_access (shadow/shadow.h, notifier/notifier.h).
@@ -23,9 +26,20 @@
  *   space_lock + space_cv / reclaim_cv (CLOCK_MONOTONIC): waits for room
  *     (throttled faults, holding no chunk lock) and wakes the reclaim
  *     thread; no chunk lock is taken while it is held.
- * No I/O happens under an mmu_lock or a notifier lock. Swap reads of a
- *   fault and swap writes of reclaim run under the chunk lock of their
- *   pages (docs/notifier-protocol.md says what that costs).
+ * No I/O happens under an mmu_lock or a notifier lock, and a fault's swap
+ *   reads happen under no lock at all: fault_resolve drops the chunk lock
+ *   around fault_read_swap into the thread's private buffer, then retakes
+ *   it and installs only if no invalidation of the batch began
+ *   (shadow_fault_stale) and no state word of the batch changed; else the
+ *   fault starts again (-EAGAIN to shadow_fault, fault_retries). Every
+ *   invalidator of object pages (reclaim, discard) holds their chunk lock
+ *   from pager_inval_start to the transition, so under the retaken lock
+ *   "not stale, words unchanged" means every slot read still held its
+ *   page. The UFFDIO_* install itself stays under the chunk lock (a memcpy
+ *   of at most a chunk, and the kernel's page allocation, no I/O): reclaim
+ *   then never zaps or punches a half-installed batch, and EEXIST keeps
+ *   meaning a broken invariant. Reclaim's swap writes run under the chunk
+ *   lock of their pages (docs/notifier-protocol.md says what that costs).
  * Counters, the resident and swapped counts, the limit and its watermarks
  *   are C11 atomics.
  */
@@ -184,8 +198,8 @@ void pager_set_watermarks(struct pager *pg, uint64_t limit);
 bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room);
 
 void pager_kick_reclaim(struct pager *pg);
-int pager_fault_in_locked(struct pager *pg, uint64_t p, unsigned n, bool write,
-			  uint8_t *buf, bool from_uffd);
+int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t *buf,
+		   bool from_uffd);
 void *pager_fault_thread(void *arg);
 void *pager_reclaim_thread(void *arg);
 unsigned pager_evict_cold(struct pager *pg, uint64_t c);

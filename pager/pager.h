@@ -140,6 +140,7 @@ struct pager_status {
 	uint64_t guest_pages, resident_limit_pages, resident_pages, resident_peak_pages;
 	uint64_t swapped_pages, swap_slots_in_use;
 	uint64_t faults_missing, faults_minor, fault_retries;
+	uint64_t vcpu_fault_retries;	/* of fault_retries, those of uffd faults */
 	uint64_t pages_swapped_in, pages_swapped_out, clean_drops, zero_pages;
 	uint64_t balloon_pages, pages_reported_free;
 	uint64_t swap_bytes_written, swap_bytes_read;

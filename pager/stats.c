@@ -103,14 +103,20 @@ uint64_t pager_vmm_retries(struct pager *pg)
 	return ss.fault_retries;
 }
 
-/* Faults that retried because an invalidation overlapped them (--stats). */
-uint64_t pager_fault_retries(struct pager *pg)
+/* Retries of the vCPUs' (userfaultfd) faults. */
+static uint64_t pager_vcpu_retries(struct pager *pg)
 {
 	struct shadow_stats ss = { 0 };
 
 	if (pg->shadow)
 		shadow_get_stats(pg->shadow, &ss);
-	return ss.fault_retries + pager_vmm_retries(pg);
+	return ss.fault_retries;
+}
+
+/* Faults that retried because an invalidation overlapped them (--stats). */
+uint64_t pager_fault_retries(struct pager *pg)
+{
+	return pager_vcpu_retries(pg) + pager_vmm_retries(pg);
 }
 
 void pager_get_status(struct pager *pg, struct pager_status *st)
@@ -128,6 +134,7 @@ void pager_get_status(struct pager *pg, struct pager_status *st)
 		.faults_missing = atomic_load(&c->faults_missing),
 		.faults_minor = atomic_load(&c->faults_minor),
 		.fault_retries = pager_fault_retries(pg),
+		.vcpu_fault_retries = pager_vcpu_retries(pg),
 		.pages_swapped_in = atomic_load(&c->swapped_in),
 		.pages_swapped_out = atomic_load(&c->swapped_out),
 		.clean_drops = atomic_load(&c->clean_drops),

@@ -555,6 +555,14 @@ int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
 	return 0;
 }
 
+void swap_read_discarded(struct swap_store *st, int err)
+{
+	if (err == -EBADMSG)
+		atomic_fetch_sub(&st->checksum_errors, 1);
+	else if (err == -EIO)
+		atomic_fetch_sub(&st->read_errors, 1);
+}
+
 int swap_read(struct swap_store *st, uint64_t slot, uint64_t page, void *buf)
 {
 	unsigned bad;

@@ -118,6 +118,14 @@ int swap_read(struct swap_store *st, uint64_t slot, uint64_t page, void *buf);
 int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
 		  unsigned n, void *buf, unsigned *bad);
 
+/*
+ * The caller threw away a read that failed with @err (swap_read_run's) as
+ * stale: it was made with no lock held and its slot may have been freed
+ * and rewritten meanwhile. Its error is not the store's: the error
+ * counters go back down. Nothing for @err 0.
+ */
+void swap_read_discarded(struct swap_store *st, int err);
+
 /* The checksum used for slots: 64-bit hash of @page and the 4 KiB at @buf. */
 uint64_t swap_checksum(uint64_t page, const void *buf);
 

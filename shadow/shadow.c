@@ -346,7 +346,13 @@ int shadow_fault(struct shadow *s, uint64_t gfn, unsigned int npages,
 			break;
 		}
 
+		f.iv = &iv;
+		f.seq = seq;
 		ret = resolve(&f, ctx);
+		if (ret == -EAGAIN) {
+			atomic_fetch_add(&s->fault_retries, 1);
+			continue;
+		}
 		if (ret)
 			break;
 		if (write && !f.map_writable && !is_dirty_spte(f.old_spte[0])) {
@@ -371,6 +377,11 @@ int shadow_fault(struct shadow *s, uint64_t gfn, unsigned int npages,
 	}
 	mn_interval_remove(&iv);
 	return ret;
+}
+
+bool shadow_fault_stale(const struct shadow_fault *f)
+{
+	return mn_interval_read_retry(f->iv, f->seq);
 }
 
 /* --- harvesting ----------------------------------------------------------- */

@@ -255,14 +255,29 @@ struct shadow_fault {
 	 * fault whose resolve clears it fails with -EACCES.
 	 */
 	bool map_writable;
+	/* private: the fault's interval and its read_begin sequence */
+	struct mn_interval *iv;
+	uint64_t seq;
 };
 
 /*
+ * Inside a resolve step, any lock held or none: has an invalidation of the
+ * batch begun since this attempt's read_begin? (mn_interval_read_retry on
+ * the fault's interval.) A resolver that drops its own lock around I/O
+ * checks it under that lock, which every invalidator of its pages also
+ * holds, before it installs anything, and returns -EAGAIN if so. The
+ * check under mmu_lock before the sptes are installed stays the final one.
+ */
+bool shadow_fault_stale(const struct shadow_fault *f);
+
+/*
  * Resolve the pages of @f so they can be mapped: bring them in (may sleep,
- * read swap, issue UFFDIO_*), with no shadow lock held.  Returns 0, or a
- * negative errno that shadow_fault() returns as is.  May be called again
- * for the same pages if an invalidation raced; must then act on the new
- * old_spte values.
+ * read swap, issue UFFDIO_*), with no shadow lock held.  Returns 0, -EAGAIN
+ * to start the fault again (read_begin, sample, resolve: an invalidation
+ * or a change of the owner's state overlapped the resolve; counted in
+ * fault_retries), or a negative errno that shadow_fault() returns as is.
+ * May be called again for the same pages if an invalidation raced; must
+ * then act on the new old_spte values.
  */
 typedef int (*shadow_resolve_fn)(struct shadow_fault *f, void *ctx);
 
@@ -277,7 +292,7 @@ typedef int (*shadow_resolve_fn)(struct shadow_fault *f, void *ctx);
  *	  seq = mn_interval_read_begin();          waits out invalidations
  *	  lock; find region, sample old sptes; unlock;
  *	  gfn present (and writable if a write)?   mark A (D) and return 0;
- *	  resolve(f, ctx);                         may sleep
+ *	  resolve(f, ctx);                         may sleep; -EAGAIN: again
  *	  lock;
  *	  if (mn_interval_read_retry(seq)) { unlock; goto again; }
  *	  install the batch present; unlock;

@@ -2,9 +2,9 @@
 # tests/pager.mk - unit and concurrency tests of pager/ (Check), none of
 # which needs /dev/kvm: test_pager_state (the pure parts: state words,
 # transitions, runs, batch windows, watermarks) and test_pager_handle (the
-# consumer path against a real pager: memfd, userfaultfd, reclaim, swap
-# file), the latter also built from the library sources with
-# ThreadSanitizer.
+# consumer path and the vCPU fault path against a real pager: memfd,
+# userfaultfd, reclaim, swap file), the latter also built from the library
+# sources with ThreadSanitizer.
 check_PROGRAMS += tests/test_pager_state tests/test_pager_handle
 TESTS += tests/test_pager_state tests/test_pager_handle
 PAGER_TEST_LDADD = pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Concurrency test of the consumer path (pager.h, "consumers"): a real
+ * Concurrency tests of the consumer path (pager.h, "consumers") and, below,
+ * of the vCPU fault path (test_vcpu_faults_retry_while_reclaim_evicts): a real
  * pager (memfd, userfaultfd, reclaim thread, swap file) over 8 MiB held to
  * 1 MiB. A "vCPU" thread writes and checks the even pages through the
  * mapping (its faults are served by the pager's fault thread); a VMM
@@ -30,6 +31,7 @@
 #define ROUNDS 12
 #endif
 
+#define SWEEP_ROUNDS	12		/* of the vCPU fault test, also under TSan */
 #define NPAGES		2048		/* 8 MiB */
 #define LIMIT		(1u << 20)	/* 1 MiB: 256 pages */
 #define WORDS		(4096 / 8)
@@ -215,6 +217,100 @@ START_TEST(test_handle_copies_while_reclaim_evicts)
 }
 END_TEST
 
+/*
+ * The vCPU fault path (pager/fault.c, fault_resolve): two "vCPU" threads
+ * sweep the mapping, one the even pages and one the odd, so each fault's
+ * batch (a window of up to 64 pages on a sequential run) covers pages the
+ * other thread faults at the same time, while two fault threads serve them
+ * and reclaim evicts the same pages. Swap reads run with the chunk lock
+ * dropped; a batch whose pages changed or were invalidated meanwhile must
+ * be retried, never installed from its stale buffer. Every page is checked
+ * in full each round (its previous generation), and retries must happen.
+ */
+static unsigned sweep_from, sweep_to;	/* rounds of this batch of sweeps */
+
+static void *sweep_thread(void *arg)
+{
+	uint64_t first = (uintptr_t)arg;
+
+	for (unsigned r = sweep_from; r <= sweep_to; r++) {
+		for (uint64_t p = first; p < NPAGES; p += 2) {
+			uint64_t *words = (uint64_t *)(base + p * 4096), g;
+
+			if (r > 1 && (!check_page(words, p, &g) || g != r - 1) &&
+			    !atomic_fetch_add(&bad_vcpu, 1))
+				fprintf(stderr, "page %llu round %u: wrong contents (word 0 %#llx)\n",
+					(unsigned long long)p, r, (unsigned long long)words[0]);
+			fill(words, p, r);
+		}
+	}
+	return NULL;
+}
+
+START_TEST(test_vcpu_faults_retry_while_reclaim_evicts)
+{
+	struct pager_config cfg = {
+		.size = NPAGES * 4096ULL,
+		.regions = { { .gpa = 0, .size = NPAGES * 4096ULL, .pgoff = 0 } },
+		.nr_regions = 1,
+		.limit = LIMIT,
+		.overshoot = LIMIT,
+		.swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		.threads = 2,
+		.fatal = on_fatal,
+		.log = quiet_log,
+	};
+	struct pager_status st;
+	struct pager *pg;
+	pthread_t even, odd;
+	uint64_t g;
+
+	memfd = memfd_create("test-pager-vcpu", MFD_CLOEXEC);
+	ck_assert_int_ge(memfd, 0);
+	ck_assert_int_eq(ftruncate(memfd, cfg.size), 0);
+	base = mmap(NULL, cfg.size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ck_assert_ptr_ne(base, MAP_FAILED);
+	madvise(base, cfg.size, MADV_NOHUGEPAGE);
+	cfg.memfd = memfd;
+	cfg.base = base;
+	pg = pager_create(&cfg);
+	ck_assert_msg(pg, "pager_create failed (userfaultfd needs root here)");
+	ck_assert_int_eq(pager_start(pg), 0);
+
+	/* Batches of SWEEP_ROUNDS rounds, up to 4, until a retry was seen (the first, mostly). */
+	for (unsigned b = 0; b < 4; b++) {
+		sweep_from = b * SWEEP_ROUNDS + 1;
+		sweep_to = (b + 1) * SWEEP_ROUNDS;
+		ck_assert_int_eq(pthread_create(&even, NULL, sweep_thread, (void *)0), 0);
+		ck_assert_int_eq(pthread_create(&odd, NULL, sweep_thread, (void *)1), 0);
+		pthread_join(even, NULL);
+		pthread_join(odd, NULL);
+		pager_get_status(pg, &st);
+		if (st.vcpu_fault_retries)
+			break;
+	}
+	for (uint64_t p = 0; p < NPAGES; p++)
+		ck_assert_msg(check_page((uint64_t *)(base + p * 4096), p, &g) && g == sweep_to,
+			      "page %llu does not hold generation %u", (unsigned long long)p,
+			      sweep_to);
+	pager_stop(pg);
+	pager_destroy(pg);
+	munmap(base, cfg.size);
+	close(memfd);
+
+	fprintf(stderr, "vcpu test: %llu out, %llu in, %llu vCPU fault retries, peak %llu\n",
+		(unsigned long long)st.pages_swapped_out, (unsigned long long)st.pages_swapped_in,
+		(unsigned long long)st.vcpu_fault_retries, (unsigned long long)st.resident_peak_pages);
+	ck_assert_uint_eq(atomic_load(&bad_vcpu), 0);
+	ck_assert_uint_eq(atomic_load(&fatal_calls), 0);
+	ck_assert_uint_gt(st.pages_swapped_out, NPAGES);
+	ck_assert_uint_gt(st.pages_swapped_in, NPAGES);
+	/* Swap reads ran unlocked and raced: some faults had to start again. */
+	ck_assert_uint_gt(st.vcpu_fault_retries, 0);
+	ck_assert_uint_le(st.resident_peak_pages, st.resident_limit_pages + (LIMIT >> 12));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pager_handle");
@@ -224,6 +320,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_handle_copies_while_reclaim_evicts);
+	tcase_add_test(tc, test_vcpu_faults_retry_while_reclaim_evicts);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -246,6 +246,9 @@ struct resolver {
 	/* On the first call, invalidate this gfn of the fault's VM. */
 	bool invalidate_once;
 	uint64_t invalidate_gfn;
+	/* Then answer -EAGAIN if shadow_fault_stale says so (and record it). */
+	bool check_stale;
+	bool stale[4];
 };
 
 static int resolve(struct shadow_fault *f, void *ctx)
@@ -264,6 +267,14 @@ static int resolve(struct shadow_fault *f, void *ctx)
 					  res->invalidate_gfn,
 					  res->invalidate_gfn + 1);
 		mn_invalidate_range_end(&r);
+	}
+	if (res->check_stale) {
+		bool stale = shadow_fault_stale(f);
+
+		if (res->calls <= 4)
+			res->stale[res->calls - 1] = stale;
+		if (stale)
+			return -EAGAIN;
 	}
 	return res->ret;
 }
@@ -711,6 +722,33 @@ START_TEST(test_fault_map_writable_controls_write_permission)
 }
 END_TEST
 
+START_TEST(test_fault_resolve_sees_stale_and_restarts)
+{
+	struct resolver res = { .invalidate_once = true, .invalidate_gfn = 6, .check_stale = true };
+	struct shadow_stats st;
+
+	add(vm, obj, 0, 10, 0);
+	/* An invalidation of a page of the batch during resolve: stale, -EAGAIN, again. */
+	ck_assert_int_eq(fault(vm, 4, 4, 0, &res), 4);
+	ck_assert_int_eq(res.calls, 2);
+	ck_assert(res.stale[0]);
+	ck_assert(!res.stale[1]);
+	shadow_get_stats(vm, &st);
+	ck_assert_uint_eq(st.fault_retries, 1);
+	ck_assert_uint_eq(st.faults, 1);
+	for (uint64_t g = 4; g < 8; g++)
+		ck_assert(is_shadow_present_spte(get(vm, g)));
+
+	/* One outside the batch is not stale. */
+	res = (struct resolver){ .invalidate_once = true, .invalidate_gfn = 9, .check_stale = true };
+	ck_assert_int_eq(fault(vm, 0, 2, 0, &res), 2);
+	ck_assert_int_eq(res.calls, 1);
+	ck_assert(!res.stale[0]);
+	shadow_get_stats(vm, &st);
+	ck_assert_uint_eq(st.fault_retries, 1);
+}
+END_TEST
+
 START_TEST(test_fault_retries_when_invalidated_while_resolving)
 {
 	struct resolver res = { .invalidate_once = true, .invalidate_gfn = 7 };
@@ -940,6 +978,7 @@ static Suite *shadow_suite(void)
 	tcase_add_test(tc, test_fault_returns_resolve_errors_and_installs_nothing);
 	tcase_add_test(tc, test_fault_map_writable_controls_write_permission);
 	tcase_add_test(tc, test_fault_retries_when_invalidated_while_resolving);
+	tcase_add_test(tc, test_fault_resolve_sees_stale_and_restarts);
 	tcase_add_test(tc, test_fault_waits_for_invalidation_end);
 	tcase_add_test(tc, test_invalidate_zaps_present_and_keeps_pager_state);
 	tcase_add_test(tc, test_young_harvest_from_accessed_bits);

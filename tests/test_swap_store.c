@@ -114,6 +114,11 @@ START_TEST(corrupted_slot_fails_its_checksum)
 	ck_assert_int_eq(pwrite(st.fd, &bad, 1, slot * PAGE_SIZE + 4095), 1);
 	ck_assert_int_eq(swap_read(&st, slot, p, back), -EBADMSG);
 	ck_assert_uint_eq(atomic_load(&st.checksum_errors), 1);
+	/* A read thrown away as stale is not counted. */
+	ck_assert_int_eq(swap_read(&st, slot, p, back), -EBADMSG);
+	swap_read_discarded(&st, -EBADMSG);
+	swap_read_discarded(&st, 0);
+	ck_assert_uint_eq(atomic_load(&st.checksum_errors), 1);
 }
 END_TEST
 
