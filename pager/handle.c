@@ -112,6 +112,8 @@ static bool handle_access(struct pager_handle *h, uint64_t gpa, uint8_t *buf, si
 		     shadow_access(pg->vmm_shadow, gpa >> PAGE_SHIFT,
 				   write ? SHADOW_FAULT_WRITE : 0, handle_resolve, handle_copy,
 				   &op) == 0;
+		if (ok)
+			atomic_fetch_add(&pg->c.vmm_accesses, 1);
 		gpa += op.len;
 		buf += op.len;
 		len -= op.len;

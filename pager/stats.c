@@ -155,9 +155,12 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 {
 	struct pager_counters *c = &pg->c;
 	struct swap_store *st = &pg->store;
+	struct shadow_stats vs = { 0 };	/* the VMM consumers' secondary MMU */
 	struct pager_status s;
 
 	pager_get_status(pg, &s);
+	if (pg->vmm_shadow)
+		shadow_get_stats(pg->vmm_shadow, &vs);
 	return snprintf(buf, len,
 		"{\n"
 		"  \"state\": \"%s\",\n"
@@ -190,6 +193,10 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		"  \"swap_write_failures\": %llu,\n"
 		"  \"swap_read_errors\": %llu,\n"
 		"  \"swap_checksum_errors\": %llu,\n"
+		"  \"vmm_mmu_accesses\": %llu,\n"
+		"  \"vmm_mmu_faults\": %llu,\n"
+		"  \"vmm_mmu_retries\": %llu,\n"
+		"  \"vmm_mmu_zapped\": %llu,\n"
 		"  \"metadata_bytes\": %llu,\n"
 		"  \"fault_p50_ns\": %llu,\n"
 		"  \"fault_p99_ns\": %llu,\n"
@@ -208,6 +215,8 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		LOAD(c->throttled), LOAD(c->full_pauses),
 		LOAD(st->bytes_written), LOAD(st->bytes_read), (unsigned long long)s.swap_slots_in_use,
 		LOAD(c->write_failures), LOAD(st->read_errors), LOAD(st->checksum_errors),
+		LOAD(c->vmm_accesses), (unsigned long long)vs.faults,
+		(unsigned long long)vs.fault_retries, (unsigned long long)vs.zapped,
 		(unsigned long long)pager_metadata_bytes(pg),
 		(unsigned long long)s.fault_p50_ns, (unsigned long long)s.fault_p99_ns,
 		(unsigned long long)s.elapsed_ms);
