@@ -148,6 +148,9 @@ static inline uint64_t pager_wm_high(uint64_t limit)
 	return limit - (limit / 32 > 16 ? limit / 32 : 16);
 }
 
+/* The smallest soft limit taken, in pages: pager_wm_low() of it stays positive. */
+#define PAGER_SOFT_LIMIT_MIN	128
+
 static inline uint64_t pager_wm_low(uint64_t limit)
 {
 	return limit - (limit / 8 > 64 ? limit / 8 : 64);

@@ -322,6 +322,7 @@ struct pager *pager_create(const struct pager_config *cfg)
 	if (cfg->swap_file ? swap_store_open_path(&pg->store, cfg->swap_file) :
 	    swap_store_open(&pg->store, cfg->swap_dir))
 		goto fail;
+	pg->store.cap_slots = cfg->swap_limit >> PAGE_SHIFT;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (pg->stop_fd < 0 || scan_initial(pg) || uffd_setup(pg))
 		goto fail;
@@ -344,8 +345,16 @@ void pager_set_watermarks(struct pager *pg, uint64_t limit)
 		atomic_store(&pg->wm_high, UINT64_MAX);
 		atomic_store(&pg->wm_low, UINT64_MAX);
 	} else {
-		atomic_store(&pg->wm_high, pager_wm_high(limit));
-		atomic_store(&pg->wm_low, pager_wm_low(limit));
+		uint64_t high = pager_wm_high(limit), low = pager_wm_low(limit);
+		uint64_t soft = pg->cfg.soft_limit >> PAGE_SHIFT;
+
+		/* A soft limit below the limit's own watermark starts reclaim earlier. */
+		if (soft >= PAGER_SOFT_LIMIT_MIN && soft < high) {
+			high = soft;
+			low = pager_wm_low(soft) < low ? pager_wm_low(soft) : low;
+		}
+		atomic_store(&pg->wm_high, high);
+		atomic_store(&pg->wm_low, low);
 	}
 }
 

@@ -70,6 +70,11 @@ struct pager_config {
 					   take pages, then faults wait (STORE_FULL) */
 	const char *swap_dir;		/* a directory for the unnamed swap file */
 	const char *swap_file;		/* or a block device or new/empty file (--swap-file) */
+	uint64_t soft_limit;		/* bytes: background reclaim starts here when below
+					   the limit's own watermark (libvirt's soft_limit);
+					   0 = the default */
+	uint64_t swap_limit;		/* bytes the swap store may hold at most; past it the
+					   store is full (libvirt's swap_hard_limit); 0 = no cap */
 	unsigned threads;		/* fault threads */
 	const char *stats_file;		/* --stats, or NULL */
 	pager_fatal_fn fatal;		/* required */

@@ -169,6 +169,8 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		"  \"resident_pages\": %llu,\n"
 		"  \"resident_peak_pages\": %llu,\n"
 		"  \"resident_bound_pages\": %llu,\n"
+		"  \"soft_limit_pages\": %llu,\n"
+		"  \"swap_limit_pages\": %llu,\n"
 		"  \"swapped_pages\": %llu,\n"
 		"  \"faults_missing\": %llu,\n"
 		"  \"faults_minor\": %llu,\n"
@@ -205,7 +207,9 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		s.state, (unsigned long long)s.guest_pages,
 		(unsigned long long)s.resident_limit_pages, (unsigned long long)s.resident_pages,
 		(unsigned long long)s.resident_peak_pages,
-		(unsigned long long)pager_resident_bound(pg), (unsigned long long)s.swapped_pages,
+		(unsigned long long)pager_resident_bound(pg),
+		(unsigned long long)(pg->cfg.soft_limit >> PAGE_SHIFT),
+		(unsigned long long)st->cap_slots, (unsigned long long)s.swapped_pages,
 		LOAD(c->faults_missing), LOAD(c->faults_minor), LOAD(c->faults_wp),
 		(unsigned long long)s.fault_retries,
 		LOAD(c->zero_fills), LOAD(c->swapped_in), LOAD(c->continued),

@@ -325,6 +325,8 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 			break;
 		if (st->max_slots && !st->nr_free && st->next_fresh >= st->max_slots)
 			break;	/* the block device is full */
+		if (st->cap_slots && st->in_use >= st->cap_slots)
+			break;	/* the configured cap is reached: full as well */
 		if (st->nr_free) {
 			slots[got++] = st->free[--st->nr_free];
 		} else {

@@ -47,6 +47,7 @@ struct swap_store {
 	int io_fd;			/* data I/O: fd, or fd reopened O_DIRECT */
 	enum swap_io io;
 	uint64_t max_slots;		/* block device: its size in slots; 0 = grows */
+	uint64_t cap_slots;		/* slots in use at most (a configured cap); 0 = none */
 	char *path;			/* --swap-file, or NULL */
 	bool created;			/* path is ours: unlink at close */
 	/*

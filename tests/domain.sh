@@ -38,6 +38,8 @@ expect 1 "" "$VMM" run --domain "$tmp/ok.xml" --stats "$tmp/ok.json"
 out_has '^stress-seq: 2 cpu\(s\), 64 MiB RAM, gens=1 passes=1'
 out_has '^stress-seq: pass'
 check_stat "$tmp/ok.json" resident_limit_pages -eq 4096
+check_stat "$tmp/ok.json" soft_limit_pages -eq 3072
+check_stat "$tmp/ok.json" swap_limit_pages -eq 262144
 
 # The shipped example, with options overriding the file.
 sed "s|/path/to/vmm/guest-tests/stress-seq.elf|$STRESS|" "$SRC/docs/examples/stress.xml" >"$tmp/ex.xml"

@@ -63,6 +63,20 @@ START_TEST(fresh_slots_are_consecutive_and_freed_slots_are_reused)
 }
 END_TEST
 
+START_TEST(a_capped_store_is_full_at_its_cap_and_takes_freed_slots_again)
+{
+	uint64_t a[8], b[2];
+
+	st.cap_slots = 3;	/* <memtune><swap_hard_limit> of 12 KiB */
+	ck_assert_uint_eq(swap_slots_alloc(&st, a, 8), 3);
+	ck_assert_uint_eq(swap_slots_alloc(&st, b, 1), 0);
+	swap_slot_free(&st, a[1]);
+	ck_assert_uint_eq(swap_slots_alloc(&st, b, 2), 1);
+	ck_assert_uint_eq(b[0], a[1]);
+	ck_assert_uint_eq(st.in_use, 3);
+}
+END_TEST
+
 START_TEST(page_round_trips_through_its_slot)
 {
 	uint64_t slots[3], pages[3] = { 10, 11, 500 };
@@ -377,6 +391,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, store_file_has_no_name);
 	tcase_add_test(tc, fresh_slots_are_consecutive_and_freed_slots_are_reused);
+	tcase_add_test(tc, a_capped_store_is_full_at_its_cap_and_takes_freed_slots_again);
 	tcase_add_test(tc, page_round_trips_through_its_slot);
 	tcase_add_test(tc, consecutive_slots_are_read_in_one_run_and_a_bad_one_is_named);
 	tcase_add_test(tc, corrupted_slot_fails_its_checksum);

@@ -57,6 +57,8 @@ int vm_pager_create(struct vm *vm)
 			     pager_default_overshoot(cfg->mem_resident),
 		.swap_dir = cfg->swap_dir,
 		.swap_file = cfg->swap_file,
+		.soft_limit = cfg->dom.soft_limit,
+		.swap_limit = cfg->dom.swap_limit,
 		.threads = cfg->pager_threads,
 		.stats_file = cfg->stats_file,
 		.fatal = pager_vm_fatal,

@@ -59,8 +59,8 @@ struct vm_config {
 	bool status_line;
 	/*
 	 * From --domain FILE.xml (vmm/domain.c): what the XML asks for
-	 * that has no option of its own yet. The pager does not use
-	 * soft_limit and swap_limit yet; balloon needs the balloon device.
+	 * that has no option of its own (soft_limit and swap_limit go to
+	 * the pager's configuration; balloon becomes --balloon).
 	 */
 	const char *domain;
 	struct {
