@@ -400,6 +400,9 @@ static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t 
 		if ((f && shadow_fault_stale(f)) ||
 		    memcmp(seen, &pg->state[p], n * sizeof(seen[0]))) {
 			swap_read_discarded(&pg->store, ret);
+			for (unsigned i = 0; i < n; i++)
+				if (ps_state(seen[i]) == PS_SWAPPED)
+					atomic_fetch_add(&pg->c.stale_reads, 1);
 			ret = -EAGAIN;
 		} else if (ret)
 			pager_report_memory_error(pg, p + bad, ps_slot(seen[bad]), ret);

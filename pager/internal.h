@@ -82,6 +82,7 @@ struct pager_counters {
 	atomic_uint_fast64_t reported_free;	/* reported free by the guest, in all */
 	atomic_uint_fast64_t full_pauses;	/* times faults were held: store full */
 	atomic_uint_fast64_t vmm_accesses;	/* page copies through VMM consumers' handles */
+	atomic_uint_fast64_t stale_reads;	/* swapped pages read, then thrown away: stale */
 	atomic_uint_fast64_t hist[HIST_BUCKETS]; /* fault service time, log-linear ns */
 };
 

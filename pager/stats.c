@@ -191,6 +191,7 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		"  \"store_full_pauses\": %llu,\n"
 		"  \"swap_bytes_written\": %llu,\n"
 		"  \"swap_bytes_read\": %llu,\n"
+		"  \"swap_pages_read_stale\": %llu,\n"
 		"  \"swap_slots_in_use\": %llu,\n"
 		"  \"swap_write_failures\": %llu,\n"
 		"  \"swap_read_errors\": %llu,\n"
@@ -217,7 +218,8 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		LOAD(c->dirtied), LOAD(c->zaps), LOAD(c->discarded),
 		(unsigned long long)s.balloon_pages, (unsigned long long)s.pages_reported_free,
 		LOAD(c->throttled), LOAD(c->full_pauses),
-		LOAD(st->bytes_written), LOAD(st->bytes_read), (unsigned long long)s.swap_slots_in_use,
+		LOAD(st->bytes_written), LOAD(st->bytes_read), LOAD(c->stale_reads),
+		(unsigned long long)s.swap_slots_in_use,
 		LOAD(c->write_failures), LOAD(st->read_errors), LOAD(st->checksum_errors),
 		LOAD(c->vmm_accesses), (unsigned long long)vs.faults,
 		(unsigned long long)vs.fault_retries, (unsigned long long)vs.zapped,

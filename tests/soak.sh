@@ -7,7 +7,8 @@
 # verifies every byte it wrote and must pass; each run's --stats must add up:
 #
 #  - every byte of swap traffic is a whole page moved: swap_bytes_written =
-#    4096 * pages_swapped_out and swap_bytes_read = 4096 * pages_swapped_in;
+#    4096 * pages_swapped_out and swap_bytes_read = 4096 * (pages_swapped_in
+#    + swap_pages_read_stale, the reads a fault threw away to retry);
 #  - no page comes in from swap more often than it left with a swap copy:
 #    every eviction that leaves a copy (pages_swapped_out + clean_drops) is
 #    matched by one swap-in (pages_swapped_in), except the pages still
@@ -62,15 +63,16 @@ soak() {
 	out=$(stat pages_swapped_out) in=$(stat pages_swapped_in)
 	drops=$(stat clean_drops) zero=$(stat zero_pages)
 	written=$(stat swap_bytes_written) read=$(stat swap_bytes_read)
+	stale=$(stat swap_pages_read_stale)
 	errors=$(( $(stat swap_write_failures) + $(stat swap_read_errors) + $(stat swap_checksum_errors) ))
-	if [ -z "$guest" ] || [ -z "$written" ] || [ -z "$drops" ]; then
+	if [ -z "$guest" ] || [ -z "$written" ] || [ -z "$drops" ] || [ -z "$stale" ]; then
 		fail "incomplete --stats file"
 		return
 	fi
 	[ "$written" -eq $((out * 4096)) ] ||
 		fail "swap_bytes_written $written != 4096 * pages_swapped_out ($out)"
-	[ "$read" -eq $((in * 4096)) ] ||
-		fail "swap_bytes_read $read != 4096 * pages_swapped_in ($in)"
+	[ "$read" -eq $(((in + stale) * 4096)) ] ||
+		fail "swap_bytes_read $read != 4096 * (pages_swapped_in $in + swap_pages_read_stale $stale)"
 	left=$((out + drops - in)) absent=$((guest - resident))
 	[ "$left" -ge 0 ] ||
 		fail "pages_swapped_in $in > pages_swapped_out $out + clean_drops $drops"
