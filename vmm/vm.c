@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "vmm/devices/devices.h"
+#include "vmm/devices/pci.h"
 #include "vmm/exit_status.h"
 #include "vmm/boot/loader.h"
 #include "pager/pager.h"
@@ -193,6 +194,10 @@ void vm_destroy(struct vm *vm)
 	}
 	free(vm->vcpus);
 	free(vm->cpuid);
+	/* Device threads end before the bus and the memory they use go (idempotent). */
+	pci_stop(vm->pci);
+	pci_bus_destroy(vm->pci);
+	vm->pci = NULL;
 	vm_pager_destroy(vm);
 	guest_mem_destroy(&vm->mem);
 	if (vm->fd >= 0)

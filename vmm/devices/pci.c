@@ -345,6 +345,14 @@ struct pci_bus *pci_bus_create(struct vm *vm)
 	return bus;
 }
 
+void pci_bus_destroy(struct pci_bus *bus)
+{
+	if (!bus)
+		return;
+	pthread_mutex_destroy(&bus->lock);
+	free(bus);
+}
+
 int pci_init(struct vm *vm)
 {
 	struct pci_bus *bus = pci_bus_create(vm);
@@ -359,6 +367,7 @@ int pci_init(struct vm *vm)
 	    io_register(&vm->mmio, PCI_MMIO_BASE, PCI_MMIO_END - PCI_MMIO_BASE, mmio_io, bus,
 			"pci")) {
 		vmm_err("internal error: pci ports or MMIO window overlap another device");
+		pci_bus_destroy(bus);
 		return -1;
 	}
 	vm->pci = bus;

@@ -103,6 +103,8 @@ struct pci_bus {
 int pci_init(struct vm *vm);
 /* The bus alone, with its host bridge, on no table (pci_init, the fuzzer). */
 struct pci_bus *pci_bus_create(struct vm *vm);
+/* Free the bus once its devices are stopped (vm_destroy); NULL is fine. */
+void pci_bus_destroy(struct pci_bus *bus);
 
 /*
  * Fill the header of a type-0 function (ids, class), for a device about to
