@@ -116,6 +116,22 @@ static void *vcpu_thread(void *arg)
 }
 
 /* The VMM thread: odd pages through the handle, and reads of even pages. */
+/* NPAGES of guest RAM held to LIMIT, with `threads` fault threads; memfd and base set by the caller. */
+static struct pager_config test_config(unsigned threads)
+{
+	return (struct pager_config){
+		.size = NPAGES * 4096ULL,
+		.regions = { { .gpa = 0, .size = NPAGES * 4096ULL, .pgoff = 0 } },
+		.nr_regions = 1,
+		.limit = LIMIT,
+		.overshoot = LIMIT,
+		.swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		.threads = threads,
+		.fatal = on_fatal,
+		.log = quiet_log,
+	};
+}
+
 static void *handle_thread(void *arg)
 {
 	struct pager_handle *h = arg;
@@ -154,17 +170,7 @@ static void *handle_thread(void *arg)
 
 START_TEST(test_handle_copies_while_reclaim_evicts)
 {
-	struct pager_config cfg = {
-		.size = NPAGES * 4096ULL,
-		.regions = { { .gpa = 0, .size = NPAGES * 4096ULL, .pgoff = 0 } },
-		.nr_regions = 1,
-		.limit = LIMIT,
-		.overshoot = LIMIT,
-		.swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		.threads = 1,
-		.fatal = on_fatal,
-		.log = quiet_log,
-	};
+	struct pager_config cfg = test_config(1);
 	struct pager_status st;
 	struct pager_handle *h;
 	struct pager *pg;
@@ -249,17 +255,7 @@ static void *sweep_thread(void *arg)
 
 START_TEST(test_vcpu_faults_retry_while_reclaim_evicts)
 {
-	struct pager_config cfg = {
-		.size = NPAGES * 4096ULL,
-		.regions = { { .gpa = 0, .size = NPAGES * 4096ULL, .pgoff = 0 } },
-		.nr_regions = 1,
-		.limit = LIMIT,
-		.overshoot = LIMIT,
-		.swap_dir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		.threads = 2,
-		.fatal = on_fatal,
-		.log = quiet_log,
-	};
+	struct pager_config cfg = test_config(2);
 	struct pager_status st;
 	struct pager *pg;
 	pthread_t even, odd;
