@@ -218,13 +218,16 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
  * were @seen under the chunk lock, into fc->buf (page p + i at page i).
  * Neighbours evicted together sit in consecutive slots: one read per run.
  * Returns 0, or swap_read_run's error with *@bad the index of the page.
- * The caller trusts the result only if the words did not change meanwhile.
+ * *@nread: pages whose bytes the store counted as read (swap_bytes_read),
+ * all of them unless a read failed part way. The caller trusts the result
+ * only if the words did not change meanwhile.
  */
 static int fault_read_swap(struct fault_ctx *fc, uint64_t p, unsigned n,
-			   const page_state_t *seen, unsigned *bad)
+			   const page_state_t *seen, unsigned *bad, unsigned *nread)
 {
 	struct pager *pg = fc->pg;
 
+	*nread = 0;
 	for (unsigned i = 0, len; i < n; i += len ? len : 1) {
 		uint64_t slot = ps_slot(seen[i]), pages[CHUNK_PAGES];
 		unsigned k;
@@ -240,6 +243,9 @@ static int fault_read_swap(struct fault_ctx *fc, uint64_t p, unsigned n,
 		}
 		ret = swap_read_run(&pg->store, slot, pages, len,
 				    fc->buf + ((uint64_t)i << PAGE_SHIFT), &k);
+		/* A checksum mismatch comes after the whole run was read and counted. */
+		if (!ret || ret == -EBADMSG)
+			*nread += len;
 		if (ret) {
 			*bad = i + k;
 			return ret;
@@ -383,7 +389,7 @@ static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t 
 	page_state_t seen[CHUNK_PAGES];
 	uint64_t reserved, used0 = fc->used;
 	bool swapped = false;
-	unsigned bad = 0;
+	unsigned bad = 0, nread = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(lock);
@@ -395,14 +401,16 @@ static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t 
 	}
 	if (swapped && !ret) {
 		pthread_mutex_unlock(lock);
-		ret = fault_read_swap(fc, p, n, seen, &bad);
+		ret = fault_read_swap(fc, p, n, seen, &bad, &nread);
 		pthread_mutex_lock(lock);
 		if ((f && shadow_fault_stale(f)) ||
 		    memcmp(seen, &pg->state[p], n * sizeof(seen[0]))) {
+			/*
+			 * Only what was read counts as a stale read: a slot reused
+			 * meanwhile fails its checksum and ends the read early.
+			 */
 			swap_read_discarded(&pg->store, ret);
-			for (unsigned i = 0; i < n; i++)
-				if (ps_state(seen[i]) == PS_SWAPPED)
-					atomic_fetch_add(&pg->c.stale_reads, 1);
+			atomic_fetch_add(&pg->c.stale_reads, nread);
 			ret = -EAGAIN;
 		} else if (ret)
 			pager_report_memory_error(pg, p + bad, ps_slot(seen[bad]), ret);
