@@ -20,7 +20,10 @@
  * target=PAGES (expected num_pages) pause_ms=N (hold after writing and
  * after reporting: tests/balloon-resident.sh measures then) scan, msix
  * (enable MSI-X with the inflate queue on vector 0, left masked: its
- * interrupts must show as pending in the PBA).
+ * interrupts must show as pending in the PBA), pcicfg (read and write the
+ * common and device configuration through the VIRTIO_PCI_CAP_PCI_CFG
+ * window as well and compare with what MMIO reads; settings that reach
+ * nothing change nothing).
  */
 #include "lib/pattern.h"
 #include "lib/virtio.h"
@@ -296,6 +299,55 @@ static bool inflate_deflate(void)
 	return true;
 }
 
+/* The PCI_CFG window reaches what MMIO reaches: see the header. */
+static bool pcicfg_check(const struct pci_func *f)
+{
+	unsigned cap = virtio_pcicfg_cap(f);
+	uint32_t coff, doff, a, b, nq;
+	uint8_t cbar, dbar;
+
+	if (!cap)
+		return fail("pcicfg: no VIRTIO_PCI_CAP_PCI_CFG capability");
+	if (!virtio_cap_location(f, 1, &cbar, &coff) || !virtio_cap_location(f, 4, &dbar, &doff))
+		return fail("pcicfg: no common or device configuration capability");
+	/* device_feature_select written through the window, device_feature[1] by both. */
+	virtio_pcicfg_write(f, cap, cbar, coff + 0x00, 4, 1);
+	a = mmio_read32(dev.common + 0x04);
+	b = virtio_pcicfg_read(f, cap, cbar, coff + 0x04, 4);
+	if (!(a & 1) || a != b) {
+		printf("pcicfg: device_feature[1] 0x%x by MMIO, 0x%x through the window\n", a, b);
+		return false;
+	}
+	nq = mmio_read16(dev.common + 0x12);
+	b = virtio_pcicfg_read(f, cap, cbar, coff + 0x12, 2);
+	if (!nq || nq != b) {
+		printf("pcicfg: num_queues %u by MMIO, %u through the window\n", nq, b);
+		return false;
+	}
+	a = mmio_read8(dev.common + 0x14);
+	b = virtio_pcicfg_read(f, cap, cbar, coff + 0x14, 1);
+	if (a != b) {
+		printf("pcicfg: device_status 0x%x by MMIO, 0x%x through the window\n", a, b);
+		return false;
+	}
+	a = mmio_read32(dev.device);
+	b = virtio_pcicfg_read(f, cap, dbar, doff, 4);
+	if (a != b) {
+		printf("pcicfg: num_pages %u by MMIO, %u through the window\n", a, b);
+		return false;
+	}
+	/* A length of 3 and an offset past the BAR reach nothing. */
+	virtio_pcicfg_write(f, cap, cbar, coff + 0x00, 3, 0);
+	virtio_pcicfg_write(f, cap, cbar, 0xfffffffcu, 4, 0xffffffffu);
+	(void)virtio_pcicfg_read(f, cap, cbar, coff + 0x12, 3);
+	if (mmio_read32(dev.common + 0x00) != 1 || mmio_read16(dev.common + 0x12) != nq ||
+	    (virtio_status(&dev) & VIRTIO_S_NEEDS_RESET))
+		return fail("pcicfg: a setting that reaches nothing changed the device");
+	mmio_write32(dev.common + 0x00, 0);
+	printf("pcicfg: common and device configuration through the window agree with MMIO\n");
+	return true;
+}
+
 /* One malformed chain on the inflate queue; see the header. */
 static bool hostile(void)
 {
@@ -380,6 +432,8 @@ static long run(void *arg)
 	if (arg_flag("scan"))
 		return EXIT_PASS;
 	if (t.msix && !msix_enable(&f))
+		return EXIT_FAIL;
+	if (arg_flag("pcicfg") && !pcicfg_check(&f))
 		return EXIT_FAIL;
 	if (!setup(false))
 		return EXIT_FAIL;

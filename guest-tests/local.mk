@@ -112,6 +112,7 @@ GUEST_SPECS = \
 	guest-tests/balloon-no-reporting.gt \
 	guest-tests/balloon-poison.gt \
 	guest-tests/balloon-msix.gt \
+	guest-tests/balloon-pcicfg.gt \
 	guest-tests/balloon-hostile-loop.gt \
 	guest-tests/balloon-hostile-oob.gt \
 	guest-tests/balloon-hostile-overflow.gt \

@@ -27,7 +27,8 @@ vmm_libvmm_a_SOURCES = \
 	vmm/vcpu.c \
 	vmm/virtio/balloon.c vmm/virtio/balloon.h \
 	vmm/virtio/blk.c vmm/virtio/blk.h vmm/virtio/blk_io.c \
-	vmm/virtio/pci.c vmm/virtio/pci.h \
+	vmm/virtio/pci.c vmm/virtio/pci.h vmm/virtio/pci_caps.c vmm/virtio/pci_internal.h \
+	vmm/virtio/pci_irq.c \
 	vmm/virtio/virtqueue.c vmm/virtio/virtqueue.h \
 	vmm/vm.c vmm/vm.h
 

@@ -7,6 +7,7 @@
 #define CAP_NOTIFY	2
 #define CAP_ISR		3
 #define CAP_DEVICE	4
+#define CAP_PCI_CFG	5
 
 /* Common configuration (virtio 1.x 4.1.4.3). */
 #define CC_DFSEL	0x00
@@ -253,4 +254,49 @@ bool virtio_wait(struct virtio_dev *d, unsigned qi, unsigned ms)
 	barrier();
 	q->last_used++;
 	return true;
+}
+
+unsigned virtio_pcicfg_cap(const struct pci_func *f)
+{
+	for (unsigned c = pci_next_cap(f, 0x09, 0); c; c = pci_next_cap(f, 0x09, c))
+		if (pci_read8(f, c + 3) == CAP_PCI_CFG)
+			return c;
+	return 0;
+}
+
+bool virtio_cap_location(const struct pci_func *f, unsigned type, uint8_t *bar, uint32_t *off)
+{
+	for (unsigned c = pci_next_cap(f, 0x09, 0); c; c = pci_next_cap(f, 0x09, c))
+		if (pci_read8(f, c + 3) == type) {
+			*bar = pci_read8(f, c + 4);
+			*off = pci_read32(f, c + 8);
+			return true;
+		}
+	return false;
+}
+
+/* cap.bar (a byte; the id and padding after it are read-only), cap.offset, cap.length. */
+static void pcicfg_select(const struct pci_func *f, unsigned cap, uint8_t bar, uint32_t off,
+			  uint32_t len)
+{
+	pci_write32(f, cap + 4, (pci_read32(f, cap + 4) & ~0xffu) | bar);
+	pci_write32(f, cap + 8, off);
+	pci_write32(f, cap + 12, len);
+}
+
+uint32_t virtio_pcicfg_read(const struct pci_func *f, unsigned cap, uint8_t bar, uint32_t off,
+			    uint32_t len)
+{
+	uint32_t v;
+
+	pcicfg_select(f, cap, bar, off, len);
+	v = pci_read32(f, cap + 16);
+	return len >= 4 ? v : v & ((1u << (8 * len)) - 1);
+}
+
+void virtio_pcicfg_write(const struct pci_func *f, unsigned cap, uint8_t bar, uint32_t off,
+			 uint32_t len, uint32_t v)
+{
+	pcicfg_select(f, cap, bar, off, len);
+	pci_write32(f, cap + 16, v);
 }

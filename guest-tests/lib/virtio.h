@@ -73,4 +73,17 @@ bool virtio_wait(struct virtio_dev *d, unsigned qi, unsigned ms);
 /* Spin about `ms` milliseconds (TSC, roughly calibrated). */
 void virtio_delay(unsigned ms);
 
+/*
+ * Through the VIRTIO_PCI_CAP_PCI_CFG window (virtio 1.x 4.1.4.9): @len
+ * (1, 2 or 4) bytes at @off of BAR @bar with configuration cycles alone.
+ * virtio_pcicfg_cap: the window's capability offset, or 0.
+ */
+unsigned virtio_pcicfg_cap(const struct pci_func *f);
+uint32_t virtio_pcicfg_read(const struct pci_func *f, unsigned cap, uint8_t bar, uint32_t off,
+			    uint32_t len);
+void virtio_pcicfg_write(const struct pci_func *f, unsigned cap, uint8_t bar, uint32_t off,
+			 uint32_t len, uint32_t v);
+/* Where capability @type (1 common, 4 device, ...) points: BAR and offset; false if none. */
+bool virtio_cap_location(const struct pci_func *f, unsigned type, uint8_t *bar, uint32_t *off);
+
 #endif

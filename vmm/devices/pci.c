@@ -241,12 +241,35 @@ static void config_address_io(void *opaque, uint64_t off, uint8_t *data, unsigne
 	pthread_mutex_unlock(&bus->lock);
 }
 
+/* The device whose configuration window the access at 0xcfc + off lies in, or NULL. */
+static struct pci_device *window_of(struct pci_bus *bus, unsigned off, unsigned size,
+				    unsigned *woff)
+{
+	struct pci_device *dev = lookup(bus, bus->config_address);
+	unsigned reg = (bus->config_address & 0xfc) + off;
+
+	if (!dev || !dev->cfg_window || !dev->cfg_window_io || off + size > 4 || !size ||
+	    reg < dev->cfg_window || reg + size > dev->cfg_window + 4)
+		return NULL;
+	*woff = reg - dev->cfg_window;
+	return dev;
+}
+
 static void config_data_io(void *opaque, uint64_t off, uint8_t *data, unsigned size,
 			   bool is_write)
 {
 	struct pci_bus *bus = opaque;
+	struct pci_device *win;
+	unsigned woff = 0;
 
 	pthread_mutex_lock(&bus->lock);
+	win = window_of(bus, off, size, &woff);
+	if (win) {
+		/* Devices live as long as the bus: no reference needed. */
+		pthread_mutex_unlock(&bus->lock);
+		win->cfg_window_io(win, woff, data, size, is_write);
+		return;
+	}
 	if (is_write)
 		pci_config_write(bus, bus->config_address, off, data, size);
 	else

@@ -82,6 +82,16 @@ struct pci_device {
 	 * space at [off, off + size), e.g. the MSI-X enable bit or a BAR.
 	 */
 	void (*cfg_written)(struct pci_device *dev, unsigned off, unsigned size);
+	/*
+	 * A 4-byte window of configuration space at cfg_window (0: none)
+	 * whose accesses the device serves itself, e.g. virtio's
+	 * VIRTIO_PCI_CAP_PCI_CFG data: an access that lies inside it goes to
+	 * cfg_window_io (off within the window) WITHOUT the bus lock held, so
+	 * that the device may take its own locks and raise interrupts.
+	 */
+	unsigned cfg_window;
+	void (*cfg_window_io)(struct pci_device *dev, unsigned off, uint8_t *data,
+			      unsigned size, bool is_write);
 	/* Called by pci_stop when the VM stops, without the bus lock; may be NULL. */
 	void (*stop)(struct pci_device *dev);
 	void *priv;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The virtio 1.x PCI transport: see pci.h. */
-#include "vmm/virtio/pci.h"
+/* The virtio 1.x PCI transport (see pci.h): common configuration, BAR 0, the device thread. */
+#include "vmm/virtio/pci_internal.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -21,32 +21,22 @@
 #define VIRTIO_PCI_SUBSYS_ID	0x1100
 #define TICK_MS			1000
 
-enum {
-	VIRTIO_PCI_CAP_COMMON_CFG = 1,
-	VIRTIO_PCI_CAP_NOTIFY_CFG = 2,
-	VIRTIO_PCI_CAP_ISR_CFG = 3,
-	VIRTIO_PCI_CAP_DEVICE_CFG = 4,
-};
+static uint64_t offered(const struct virtio_pci *vp)
+{
+	return vp->ops->features | 1ULL << VIRTIO_F_VERSION_1;
+}
 
-struct virtio_pci_cap {
-	uint8_t cap_vndr, cap_next, cap_len, cfg_type, bar, id, padding[2];
-	uint32_t offset, length;
-} __attribute__((packed));
+void virtio_pci_wake(struct virtio_pci *vp)
+{
+	uint64_t one = 1;
 
-struct virtio_pci_notify_cap {
-	struct virtio_pci_cap cap;
-	uint32_t notify_off_multiplier;
-} __attribute__((packed));
+	(void)!write(vp->notify_fd, &one, sizeof(one));
+}
 
-struct msix_cap {
-	uint8_t id, next;
-	uint16_t ctrl;
-	uint32_t table, pba;
-} __attribute__((packed));
-
-#define MSIX_CTRL_ENABLE	0x8000
-#define MSIX_CTRL_MASKALL	0x4000
-#define MSIX_ENTRY_MASKED	1
+uint16_t virtio_pci_msix_ctrl(struct virtio_pci *vp)
+{
+	return pci_get16(vp->pci.cfg + vp->msix_cap + 2);
+}
 
 /* Common configuration field offsets (virtio 1.x, 4.1.4.3). */
 enum {
@@ -55,126 +45,6 @@ enum {
 	CC_Q_SELECT = 0x16, CC_Q_SIZE = 0x18, CC_Q_MSIX = 0x1a, CC_Q_ENABLE = 0x1c,
 	CC_Q_NOFF = 0x1e, CC_Q_DESC = 0x20, CC_Q_AVAIL = 0x28, CC_Q_USED = 0x30,
 };
-
-static unsigned nr_vectors(const struct virtio_pci *vp)
-{
-	return vp->ops->nr_queues + 1;
-}
-
-static uint64_t offered(const struct virtio_pci *vp)
-{
-	return vp->ops->features | 1ULL << VIRTIO_F_VERSION_1;
-}
-
-static void wake(struct virtio_pci *vp)
-{
-	uint64_t one = 1;
-
-	(void)!write(vp->notify_fd, &one, sizeof(one));
-}
-
-/* MSI-X state as the guest set it in configuration space; under the bus lock. */
-static uint16_t msix_ctrl(struct virtio_pci *vp)
-{
-	return pci_get16(vp->pci.cfg + vp->msix_cap + 2);
-}
-
-/*
- * Signal `vector` (MSI-X on) or raise INTA# with `isr_bit` (MSI-X off).
- * Takes the transport lock; called without it.
- */
-static void raise_irq(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
-{
-	struct virtio_msix_entry e;
-	bool send = false, intx = false;
-
-	pthread_mutex_lock(&vp->lock);
-	if (vp->msix_enabled) {
-		if (vector < nr_vectors(vp)) {
-			e = vp->msix[vector];
-			if (vp->msix_maskall || (e.ctrl & MSIX_ENTRY_MASKED))
-				vp->msix_pending |= 1u << vector;
-			else
-				send = true;
-		}
-	} else {
-		intx = true;
-	}
-	pthread_mutex_unlock(&vp->lock);
-	atomic_fetch_add(&vp->interrupts, 1);
-	if (send && !pci_signal_msi(&vp->pci, (uint64_t)e.addr_hi << 32 | e.addr_lo, e.data))
-		vmm_dbg("%s: KVM_SIGNAL_MSI: %s", vp->ops->name, strerror(errno));
-	if (intx) {
-		atomic_fetch_or(&vp->isr, isr_bit);
-		pci_set_intx(&vp->pci, true);
-	}
-}
-
-/* Deliver pending vectors that are no longer masked; under the lock, sends after. */
-static void deliver_pending(struct virtio_pci *vp)
-{
-	struct virtio_msix_entry send[VIRTIO_MAX_QUEUES + 1];
-	unsigned n = 0;
-
-	if (!vp->msix_enabled || vp->msix_maskall)
-		return;
-	for (unsigned v = 0; v < nr_vectors(vp); v++)
-		if ((vp->msix_pending >> v & 1) && !(vp->msix[v].ctrl & MSIX_ENTRY_MASKED)) {
-			vp->msix_pending &= ~(1u << v);
-			send[n++] = vp->msix[v];
-		}
-	for (unsigned i = 0; i < n; i++)
-		pci_signal_msi(&vp->pci, (uint64_t)send[i].addr_hi << 32 | send[i].addr_lo,
-			       send[i].data);
-}
-
-void virtio_pci_config_changed(struct virtio_pci *vp)
-{
-	uint16_t vector;
-
-	pthread_mutex_lock(&vp->lock);
-	vp->config_generation++;
-	vector = vp->config_vector;
-	pthread_mutex_unlock(&vp->lock);
-	atomic_fetch_or(&vp->isr, 2);
-	raise_irq(vp, vector, 2);
-}
-
-void virtio_pci_notify_queue(struct virtio_pci *vp, unsigned q)
-{
-	virtio_pci_notify_vq(vp, q, &vp->vq[q]);
-}
-
-void virtio_pci_notify_vq(struct virtio_pci *vp, unsigned q, struct virtq *vq)
-{
-	uint16_t vector;
-
-	if (!virtq_should_interrupt(vq))
-		return;
-	pthread_mutex_lock(&vp->lock);
-	vector = vp->qcfg[q].vector;
-	pthread_mutex_unlock(&vp->lock);
-	raise_irq(vp, vector, 1);
-}
-
-void virtio_pci_broken(struct virtio_pci *vp, const char *why)
-{
-	bool first;
-
-	pthread_mutex_lock(&vp->lock);
-	if (vp->status & VIRTIO_STATUS_NEEDS_RESET) {
-		pthread_mutex_unlock(&vp->lock);
-		return;
-	}
-	vp->status |= VIRTIO_STATUS_NEEDS_RESET;
-	first = !vp->broken_logged;
-	vp->broken_logged = true;
-	pthread_mutex_unlock(&vp->lock);
-	if (first)
-		vmm_err("%s: %s; the device needs a reset (DEVICE_NEEDS_RESET)", vp->ops->name,
-			why);
-	virtio_pci_config_changed(vp);
-}
 
 /* --- the common configuration ------------------------------------------ */
 
@@ -213,7 +83,7 @@ static void common_image(struct virtio_pci *vp, uint8_t *img)
 
 static uint16_t valid_vector(const struct virtio_pci *vp, uint16_t v)
 {
-	return v < nr_vectors(vp) ? v : VIRTIO_NO_VECTOR;
+	return v < virtio_pci_nr_vectors(vp) ? v : VIRTIO_NO_VECTOR;
 }
 
 static uint64_t get64(const uint8_t *p)
@@ -246,11 +116,6 @@ static bool status_write(struct virtio_pci *vp, uint8_t v)
 	return (vp->status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK);
 }
 
-static bool touches(unsigned off, unsigned size, unsigned field, unsigned width)
-{
-	return off < field + width && field < off + size;
-}
-
 /* Apply a write of `size` bytes at `off`; under the lock. Returns whether to wake the thread. */
 static bool common_write(struct virtio_pci *vp, unsigned off, const uint8_t *data,
 			 unsigned size, const char **broken)
@@ -264,36 +129,36 @@ static bool common_write(struct virtio_pci *vp, unsigned off, const uint8_t *dat
 		return false;
 	common_image(vp, img);
 	memcpy(img + off, data, size);
-	if (touches(off, size, CC_DFSELECT, 4))
+	if (virtio_pci_touches(off, size, CC_DFSELECT, 4))
 		vp->device_feature_select = pci_get32(img + CC_DFSELECT);
-	if (touches(off, size, CC_GFSELECT, 4))
+	if (virtio_pci_touches(off, size, CC_GFSELECT, 4))
 		vp->driver_feature_select = pci_get32(img + CC_GFSELECT);
-	if (touches(off, size, CC_GF, 4) && vp->driver_feature_select < 2 &&
+	if (virtio_pci_touches(off, size, CC_GF, 4) && vp->driver_feature_select < 2 &&
 	    !(vp->status & VIRTIO_STATUS_FEATURES_OK)) {
 		unsigned shift = 32 * vp->driver_feature_select;
 
 		vp->driver_features &= ~(0xffffffffULL << shift);
 		vp->driver_features |= (uint64_t)pci_get32(img + CC_GF) << shift;
 	}
-	if (touches(off, size, CC_MSIX, 2))
+	if (virtio_pci_touches(off, size, CC_MSIX, 2))
 		vp->config_vector = valid_vector(vp, pci_get16(img + CC_MSIX));
-	if (touches(off, size, CC_STATUS, 1))
+	if (virtio_pci_touches(off, size, CC_STATUS, 1))
 		wakeup |= status_write(vp, img[CC_STATUS]);
-	if (touches(off, size, CC_Q_SELECT, 2))
+	if (virtio_pci_touches(off, size, CC_Q_SELECT, 2))
 		vp->queue_select = pci_get16(img + CC_Q_SELECT);
-	if (sel < vp->ops->nr_queues && touches(off, size, CC_Q_MSIX, 2))
+	if (sel < vp->ops->nr_queues && virtio_pci_touches(off, size, CC_Q_MSIX, 2))
 		vp->qcfg[sel].vector = valid_vector(vp, pci_get16(img + CC_Q_MSIX));
 	if (!qok)
 		return wakeup;
-	if (touches(off, size, CC_Q_SIZE, 2))
+	if (virtio_pci_touches(off, size, CC_Q_SIZE, 2))
 		vp->qcfg[sel].size = pci_get16(img + CC_Q_SIZE);
-	if (touches(off, size, CC_Q_DESC, 8))
+	if (virtio_pci_touches(off, size, CC_Q_DESC, 8))
 		vp->qcfg[sel].desc = get64(img + CC_Q_DESC);
-	if (touches(off, size, CC_Q_AVAIL, 8))
+	if (virtio_pci_touches(off, size, CC_Q_AVAIL, 8))
 		vp->qcfg[sel].avail = get64(img + CC_Q_AVAIL);
-	if (touches(off, size, CC_Q_USED, 8))
+	if (virtio_pci_touches(off, size, CC_Q_USED, 8))
 		vp->qcfg[sel].used = get64(img + CC_Q_USED);
-	if (touches(off, size, CC_Q_ENABLE, 2) && pci_get16(img + CC_Q_ENABLE) == 1) {
+	if (virtio_pci_touches(off, size, CC_Q_ENABLE, 2) && pci_get16(img + CC_Q_ENABLE) == 1) {
 		struct virtq t = {
 			.size = vp->qcfg[sel].size, .desc = vp->qcfg[sel].desc,
 			.avail = vp->qcfg[sel].avail, .used = vp->qcfg[sel].used,
@@ -309,28 +174,8 @@ static bool common_write(struct virtio_pci *vp, unsigned off, const uint8_t *dat
 
 /* --- BAR 0 --------------------------------------------------------------- */
 
-static void msix_table_io(struct virtio_pci *vp, uint64_t off, uint8_t *data, unsigned size,
-			  bool is_write)
-{
-	uint8_t *table = (uint8_t *)vp->msix;
-
-	if (off + size > nr_vectors(vp) * sizeof(vp->msix[0])) {
-		if (!is_write)
-			memset(data, 0, size);
-		return;
-	}
-	pthread_mutex_lock(&vp->lock);
-	if (is_write) {
-		memcpy(table + off, data, size);
-		deliver_pending(vp);
-	} else {
-		memcpy(data, table + off, size);
-	}
-	pthread_mutex_unlock(&vp->lock);
-}
-
-static void bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *data,
-		   unsigned size, bool is_write)
+void virtio_pci_bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *data,
+		      unsigned size, bool is_write)
 {
 	struct virtio_pci *vp = dev->priv;
 	const char *broken = NULL;
@@ -350,7 +195,7 @@ static void bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *
 		if (broken)
 			virtio_pci_broken(vp, broken);
 		if (wakeup)
-			wake(vp);
+			virtio_pci_wake(vp);
 		return;
 	}
 	if (off == VIRTIO_PCI_ISR_OFF) {
@@ -375,14 +220,14 @@ static void bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *
 	if (off >= VIRTIO_PCI_NOTIFY_OFF && off < VIRTIO_PCI_NOTIFY_OFF + 4) {
 		if (is_write) {
 			atomic_fetch_add(&vp->notifies, 1);
-			wake(vp);
+			virtio_pci_wake(vp);
 		} else {
 			memset(data, 0, size);
 		}
 		return;
 	}
 	if (off >= VIRTIO_PCI_MSIX_TABLE_OFF && off < VIRTIO_PCI_MSIX_PBA_OFF) {
-		msix_table_io(vp, off - VIRTIO_PCI_MSIX_TABLE_OFF, data, size, is_write);
+		virtio_pci_msix_table_io(vp, off - VIRTIO_PCI_MSIX_TABLE_OFF, data, size, is_write);
 		return;
 	}
 	if (off >= VIRTIO_PCI_MSIX_PBA_OFF && off + size <= VIRTIO_PCI_MSIX_PBA_OFF + 8 &&
@@ -397,50 +242,6 @@ static void bar_io(struct pci_device *dev, unsigned bar, uint64_t off, uint8_t *
 	}
 	if (!is_write)
 		memset(data, 0, size);
-}
-
-/* --- configuration space hooks (under the bus lock) ---------------------- */
-
-static void update_ioeventfd(struct virtio_pci *vp)
-{
-	uint64_t bar = pci_bar_address(&vp->pci, 0);
-	uint64_t addr = bar ? bar + VIRTIO_PCI_NOTIFY_OFF : 0;
-	struct kvm_ioeventfd io = { .len = 2, .fd = vp->notify_fd };
-
-	if (addr == vp->ioeventfd_addr || !vp->vm || vp->vm->fd < 0)
-		return;
-	if (vp->ioeventfd_addr) {
-		io.addr = vp->ioeventfd_addr;
-		io.flags = KVM_IOEVENTFD_FLAG_DEASSIGN;
-		ioctl(vp->vm->fd, KVM_IOEVENTFD, &io);
-		vp->ioeventfd_addr = 0;
-	}
-	if (addr) {
-		io.addr = addr;
-		io.flags = 0;
-		if (ioctl(vp->vm->fd, KVM_IOEVENTFD, &io) == 0)
-			vp->ioeventfd_addr = addr;
-		else
-			vmm_dbg("%s: KVM_IOEVENTFD: %s; notifications exit to the VMM",
-				vp->ops->name, strerror(errno));
-	}
-}
-
-static void cfg_written(struct pci_device *dev, unsigned off, unsigned size)
-{
-	struct virtio_pci *vp = dev->priv;
-
-	if (touches(off, size, PCI_COMMAND, 2) || touches(off, size, PCI_BASE_ADDRESS_0, 4))
-		update_ioeventfd(vp);
-	if (touches(off, size, vp->msix_cap + 2, 2)) {
-		uint16_t ctrl = msix_ctrl(vp);
-
-		pthread_mutex_lock(&vp->lock);
-		vp->msix_enabled = ctrl & MSIX_CTRL_ENABLE;
-		vp->msix_maskall = ctrl & MSIX_CTRL_MASKALL;
-		deliver_pending(vp);
-		pthread_mutex_unlock(&vp->lock);
-	}
 }
 
 /* --- the device thread ---------------------------------------------------- */
@@ -563,36 +364,6 @@ void virtio_pci_stop(struct pci_device *dev)
 	vp->stop_fd = -1;
 }
 
-static int add_caps(struct virtio_pci *vp)
-{
-	struct msix_cap msix = {
-		.id = PCI_CAP_ID_MSIX, .ctrl = nr_vectors(vp) - 1,
-		.table = VIRTIO_PCI_MSIX_TABLE_OFF, .pba = VIRTIO_PCI_MSIX_PBA_OFF,
-	};
-	struct virtio_pci_notify_cap notify = {
-		.cap = { PCI_CAP_ID_VNDR, 0, sizeof(notify), VIRTIO_PCI_CAP_NOTIFY_CFG, 0, 0,
-			 { 0 }, VIRTIO_PCI_NOTIFY_OFF, 4 },
-		.notify_off_multiplier = 0,
-	};
-	const struct virtio_pci_cap caps[] = {
-		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_COMMON_CFG, 0, 0, { 0 },
-		  VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_SIZE },
-		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_ISR_CFG, 0, 0, { 0 },
-		  VIRTIO_PCI_ISR_OFF, 1 },
-		{ PCI_CAP_ID_VNDR, 0, sizeof(caps[0]), VIRTIO_PCI_CAP_DEVICE_CFG, 0, 0, { 0 },
-		  VIRTIO_PCI_DEVICE_OFF, vp->ops->config_size },
-	};
-
-	vp->msix_cap = pci_add_cap(&vp->pci, &msix, sizeof(msix));
-	if (!vp->msix_cap || !pci_add_cap(&vp->pci, &caps[0], sizeof(caps[0])) ||
-	    !pci_add_cap(&vp->pci, &notify, sizeof(notify)) ||
-	    !pci_add_cap(&vp->pci, &caps[1], sizeof(caps[1])) ||
-	    !pci_add_cap(&vp->pci, &caps[2], sizeof(caps[2])))
-		return -1;
-	vp->pci.wmask[vp->msix_cap + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL) >> 8;
-	return 0;
-}
-
 struct virtio_pci *virtio_pci_create(struct vm *vm, const struct virtio_device_ops *ops,
 				     void *priv)
 {
@@ -616,13 +387,12 @@ struct virtio_pci *virtio_pci_create(struct vm *vm, const struct virtio_device_o
 			VIRTIO_PCI_VENDOR, VIRTIO_PCI_SUBSYS_ID);
 	vp->pci.priv = vp;
 	vp->pci.bar_size[0] = VIRTIO_PCI_BAR_SIZE;
-	vp->pci.bar_handler = bar_io;
-	vp->pci.cfg_written = cfg_written;
+	vp->pci.bar_handler = virtio_pci_bar_io;
 	vp->pci.stop = virtio_pci_stop;
 	vp->mem = gmem_open(vm, ops->name);
 	vp->notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vp->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (!vp->mem || vp->notify_fd < 0 || vp->stop_fd < 0 || add_caps(vp) ||
+	if (!vp->mem || vp->notify_fd < 0 || vp->stop_fd < 0 || virtio_pci_add_caps(vp) ||
 	    pci_add(vm->pci, &vp->pci)) {
 		vmm_err("%s: cannot create the device: %s", ops->name,
 			errno ? strerror(errno) : "configuration space full");

@@ -109,6 +109,10 @@ struct virtio_pci {
 	uint32_t msix_pending;
 	bool msix_enabled, msix_maskall;	/* mirrored from configuration space */
 	unsigned msix_cap;		/* offset of the MSI-X capability */
+	unsigned pcicfg_cap;		/* offset of the PCI_CFG capability */
+	uint8_t pcicfg_bar;		/* its bar, offset and length, mirrored */
+	uint32_t pcicfg_off, pcicfg_len;
+	uint8_t pcicfg_data[4];		/* its pci_cfg_data */
 	bool reset_pending;
 	bool broken_logged;		/* the one DEVICE_NEEDS_RESET message */
 
