@@ -41,6 +41,12 @@ check_stat "$tmp/ok.json" resident_limit_pages -eq 4096
 check_stat "$tmp/ok.json" soft_limit_pages -eq 3072
 check_stat "$tmp/ok.json" swap_limit_pages -eq 262144
 
+# --mem-soft-limit and --swap-max win over <memtune>, as every option does.
+expect 1 "" "$VMM" run --domain "$tmp/ok.xml" --mem-soft-limit 8M --swap-max 512M \
+	--stats "$tmp/ok2.json"
+check_stat "$tmp/ok2.json" soft_limit_pages -eq 2048
+check_stat "$tmp/ok2.json" swap_limit_pages -eq 131072
+
 # The shipped example, with options overriding the file.
 sed "s|/path/to/vmm/guest-tests/stress-seq.elf|$STRESS|" "$SRC/docs/examples/stress.xml" >"$tmp/ex.xml"
 expect 1 "" "$VMM" run --domain "$tmp/ex.xml" --cpus 1 --mem 64M --mem-resident 32M \

@@ -198,6 +198,24 @@ START_TEST(disks_are_repeatable_with_qemu_words)
 }
 END_TEST
 
+START_TEST(soft_limit_and_swap_max_reach_the_pager_config)
+{
+	struct vm_config cfg;
+
+	ck_assert_int_eq(parse(&cfg, "--mem", "1G", "--mem-resident", "256M", "--mem-soft-limit",
+			       "192M", "--swap-max", "2G", "x.elf", NULL), OPTIONS_RUN);
+	ck_assert_uint_eq(cfg.dom.soft_limit, 192 * MiB);
+	ck_assert_uint_eq(cfg.dom.swap_limit, 2 * GiB);
+	/* Without a resident limit there is no pager to give them to. */
+	ck_assert_int_eq(parse(&cfg, "--mem-soft-limit", "192M", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--swap-max", "1G", "x.elf", NULL), OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem-resident", "64M", "--swap-max", "1K", "x.elf", NULL),
+			 OPTIONS_ERROR);
+	ck_assert_int_eq(parse(&cfg, "--mem-resident", "64M", "--mem-soft-limit", "lots",
+			       "x.elf", NULL), OPTIONS_ERROR);
+}
+END_TEST
+
 START_TEST(balloon_takes_a_target_and_free_page_reporting)
 {
 	struct vm_config cfg;
@@ -247,6 +265,7 @@ static Suite *options_suite(void)
 	tcase_add_test(tc, options_free_releases_the_command_line_and_module_paths);
 	tcase_add_test(tc, balloon_takes_a_target_and_free_page_reporting);
 	tcase_add_test(tc, disks_are_repeatable_with_qemu_words);
+	tcase_add_test(tc, soft_limit_and_swap_max_reach_the_pager_config);
 	tcase_add_test(tc, bad_balloon_values_are_errors);
 	suite_add_tcase(s, tc);
 	return s;

@@ -140,8 +140,11 @@ static int dom_memtune(struct dom_ctx *d, xmlNodePtr mt)
 		if (!cfg->mem_resident)
 			cfg->mem_resident = d->hard_kib * KiB;
 	}
-	cfg->dom.soft_limit = d->soft_kib * KiB;
-	cfg->dom.swap_limit = d->swap_kib * KiB;
+	/* --mem-soft-limit and --swap-max win, as every command-line option does. */
+	if (!cfg->dom.soft_limit)
+		cfg->dom.soft_limit = d->soft_kib * KiB;
+	if (!cfg->dom.swap_limit)
+		cfg->dom.swap_limit = d->swap_kib * KiB;
 	return 0;
 }
 

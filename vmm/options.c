@@ -33,6 +33,8 @@ enum {
 	OPT_DOMAIN,
 	OPT_STATUS_LINE,
 	OPT_DISK,
+	OPT_MEM_SOFT_LIMIT,
+	OPT_SWAP_MAX,
 };
 
 static const struct option run_options[] = {
@@ -53,6 +55,8 @@ static const struct option run_options[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },
 	{ "status-line", no_argument, NULL, OPT_STATUS_LINE },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "mem-soft-limit", required_argument, NULL, OPT_MEM_SOFT_LIMIT },
+	{ "swap-max", required_argument, NULL, OPT_SWAP_MAX },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "debug", no_argument, NULL, OPT_DEBUG },
 	{ "cpuid-host", no_argument, NULL, OPT_CPUID_HOST },
@@ -109,6 +113,12 @@ void options_usage(FILE *f)
 "                       --mem-resident, then pause the vCPUs that need a new\n"
 "                       page until slots free up (default: a quarter of\n"
 "                       --mem-resident, at least 16M)\n"
+"      --mem-soft-limit SIZE\n"
+"                       start background reclaim once SIZE of guest RAM is\n"
+"                       resident, when that is below where the resident\n"
+"                       limit starts it (libvirt's <soft_limit>)\n"
+"      --swap-max SIZE  the swap store holds at most SIZE; past it, it is full\n"
+"                       (see --swap-full-overshoot; libvirt's <swap_hard_limit>)\n"
 "      --qmp PATH       serve QMP on the Unix socket PATH (mode 0600); QEMU's\n"
 "                       unix:PATH,server=on,wait=off is accepted too\n"
 "      --domain FILE.xml\n"
@@ -298,6 +308,7 @@ static bool add_module(struct vm_config *cfg, char *arg)
 enum options_result options_parse_run(int argc, char **argv, struct vm_config *cfg)
 {
 	const char *balloon_arg = NULL;
+	bool pager_opts;
 	int c;
 
 	/* Skip "run"; optind = 0 makes glibc start a fresh scan at argv[1]. */
@@ -366,6 +377,17 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 				return OPTIONS_ERROR;
 			}
 			break;
+		case OPT_MEM_SOFT_LIMIT:
+		case OPT_SWAP_MAX: {
+			uint64_t *v = c == OPT_SWAP_MAX ? &cfg->dom.swap_limit : &cfg->dom.soft_limit;
+
+			if (!parse_size(optarg, v) || *v < PAGE_SIZE) {
+				vmm_err("--%s '%s': expected a size of at least 4K, such as 64M",
+					c == OPT_SWAP_MAX ? "swap-max" : "mem-soft-limit", optarg);
+				return OPTIONS_ERROR;
+			}
+			break;
+		}
 		case OPT_DISK:
 			if (!options_add_disk(cfg, optarg))
 				return OPTIONS_ERROR;
@@ -446,6 +468,8 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		if (!cfg->cmdline)
 			return OPTIONS_ERROR;
 	}
+	/* Given on the command line (the domain's <memtune> may set them too). */
+	pager_opts = cfg->dom.soft_limit || cfg->dom.swap_limit;
 	if (cfg->domain && domain_apply(cfg->domain, cfg))
 		return OPTIONS_ERROR;
 	if (!cfg->image) {
@@ -468,10 +492,10 @@ enum options_result options_parse_run(int argc, char **argv, struct vm_config *c
 		return OPTIONS_ERROR;
 	}
 	if (cfg->mem_resident || cfg->stats_file || cfg->swap_dir || cfg->pager_threads ||
-	    cfg->swap_full_overshoot) {
+	    cfg->swap_full_overshoot || pager_opts) {
 		if (!cfg->mem_resident) {
-			vmm_err("--stats, --swap-dir, --pager-threads and --swap-full-overshoot need "
-				"--mem-resident");
+			vmm_err("--stats, --swap-dir, --pager-threads, --swap-full-overshoot, "
+				"--mem-soft-limit and --swap-max need --mem-resident");
 			return OPTIONS_ERROR;
 		}
 		cfg->mem_resident &= ~(PAGE_SIZE - 1);
