@@ -23,8 +23,11 @@
  * interrupts must show as pending in the PBA), pcicfg (read and write the
  * common and device configuration through the VIRTIO_PCI_CAP_PCI_CFG
  * window as well and compare with what MMIO reads; settings that reach
- * nothing change nothing).
+ * nothing change nothing), irq=intx|msix (take a real interrupt: INTx
+ * through the IOAPIC pin the interrupt line register names, or MSI-X
+ * vector 0, pending while masked and sent when unmasked; see irq_test).
  */
+#include "lib/irq.h"
 #include "lib/pattern.h"
 #include "lib/virtio.h"
 #include "runtime.h"
@@ -44,7 +47,9 @@ static struct {
 	uint64_t mib, inflate, keep_mib, poison, target, pause_ms;
 	bool stats, report, msix;
 	uint64_t pba;
-	const char *hostile;
+	const char *hostile, *irq;
+	bool intx;
+	unsigned irq_pin;
 	unsigned q_inflate, q_deflate, q_stats, q_report;
 } t;
 
@@ -348,6 +353,69 @@ static bool pcicfg_check(const struct pci_func *f)
 	return true;
 }
 
+/*
+ * One inflation, completed by the device with an interrupt the CPU takes
+ * (irq_arm in ring 3, irq_check in ring 0: this host's ring 3 cannot
+ * enable interrupts). INTx: the IOAPIC pin from the interrupt line
+ * register, level triggered; the handler reads the ISR, which must lower
+ * the line (no storm after). MSI-X: vector 0 stays masked through the
+ * completion (its PBA bit is set), then gets the local APIC's address and
+ * IRQ_VECTOR and is unmasked: the pending message must be sent then.
+ */
+static bool irq_arm(const struct pci_func *f)
+{
+	t.irq_pin = pci_read8(f, 0x3c);
+	if (t.intx) {
+		irq_ack_addr = dev.isr;
+		ioapic_route(t.irq_pin);
+	}
+	write_pages(t.infl, 16, 3);
+	if (!pfns(t.q_inflate, t.infl, 16))
+		return false;
+	if (!t.intx) {
+		unsigned cap = pci_next_cap(f, 0x11, 0);
+		uint32_t tbl = pci_read32(f, cap + 4);
+		uint64_t entry = pci_bar(f, tbl & 7) + (tbl & ~7u);
+
+		if (!(mmio_read32(t.pba) & 1))
+			return fail("irq: the masked vector 0 is not pending after the completion");
+		mmio_write32(entry + 0, 0xfee00000u);	/* to APIC 0, fixed */
+		mmio_write32(entry + 4, 0);
+		mmio_write32(entry + 8, IRQ_VECTOR);
+		mmio_write32(entry + 12, 0);		/* unmask: the pending message goes */
+	}
+	return true;
+}
+
+static bool irq_check(void)
+{
+	if (!irq_wait(1, WAIT_MS)) {
+		if (t.intx)
+			ioapic_mask(t.irq_pin);
+		printf("irq: no interrupt at vector 0x%x within %u ms (%s)\n", IRQ_VECTOR, WAIT_MS,
+		       t.intx ? "INTx through the IOAPIC pin of the line register" :
+		       "MSI-X vector 0");
+		return false;
+	}
+	if (t.intx) {
+		/* The ISR read lowered the line: no more interrupts for this completion. */
+		irq_wait(~0u, 100);
+		ioapic_mask(t.irq_pin);
+		if (irq_count > 2) {
+			printf("irq: %u interrupts for one completion: reading the ISR did not "
+			       "lower INTx\n", irq_count);
+			return false;
+		}
+		printf("irq: INTx through the IOAPIC pin of the interrupt line register taken, "
+		       "lowered by the ISR read\n");
+	} else {
+		if (mmio_read32(t.pba) & 1)
+			return fail("irq: vector 0 still pending after it was sent");
+		printf("irq: MSI-X vector 0 pending while masked, taken once unmasked\n");
+	}
+	return true;
+}
+
 /* One malformed chain on the inflate queue; see the header. */
 static bool hostile(void)
 {
@@ -439,6 +507,8 @@ static long run(void *arg)
 		return EXIT_FAIL;
 	if (t.hostile)
 		return hostile() ? EXIT_PASS : EXIT_FAIL;
+	if (t.irq)
+		return irq_arm(&f) ? EXIT_PASS : EXIT_FAIL;
 	if (!report() || !inflate_deflate())
 		return EXIT_FAIL;
 	return EXIT_PASS;
@@ -460,6 +530,16 @@ int main(void)
 	t.pause_ms = arg_u64("pause_ms", 0);
 	t.hostile = arg_str("hostile", NULL);
 	t.msix = arg_flag("msix");
+	t.irq = arg_str("irq", NULL);
+	if (t.irq && strcmp(t.irq, "intx") && strcmp(t.irq, "msix")) {
+		printf("balloon: irq=%s: expected intx or msix\n", t.irq);
+		return EXIT_FAIL;
+	}
+	if (t.irq) {
+		t.intx = !strcmp(t.irq, "intx");
+		t.msix = !t.intx;
+		irq_install();
+	}
 	t.mib = ALIGN_UP(t.mib, 2);
 	t.drv = ALIGN_UP(r->start, PAGE_SIZE);
 	t.rep = ALIGN_UP(t.drv + MiB, REPORT_CHUNK);
@@ -475,6 +555,8 @@ int main(void)
 		printf("keep: %lu MiB written on %u CPUs\n", t.keep_mib, smp_ncpus);
 	}
 	v = user_run(run, NULL);
+	if (v == EXIT_PASS && t.irq && !irq_check())
+		return EXIT_FAIL;
 	if (v != EXIT_PASS || !t.keep_mib)
 		return v;
 	smp_run(keep_check, NULL, res);

@@ -22,7 +22,8 @@ GUEST_HDRS = \
 	$(srcdir)/guest-tests/lib/setup.h \
 	$(srcdir)/guest-tests/lib/pattern.h \
 	$(srcdir)/guest-tests/lib/pci.h \
-	$(srcdir)/guest-tests/lib/virtio.h
+	$(srcdir)/guest-tests/lib/virtio.h \
+	$(srcdir)/guest-tests/lib/irq.h
 
 GUEST_LIB_OBJS = \
 	guest-tests/lib/entry.o \
@@ -33,7 +34,8 @@ GUEST_LIB_OBJS = \
 	guest-tests/lib/string.o \
 	guest-tests/lib/args.o \
 	guest-tests/lib/pci.o \
-	guest-tests/lib/virtio.o
+	guest-tests/lib/virtio.o \
+	guest-tests/lib/irq.o
 
 GUEST_IMAGES = \
 	guest-tests/hello.elf \
@@ -113,6 +115,8 @@ GUEST_SPECS = \
 	guest-tests/balloon-poison.gt \
 	guest-tests/balloon-msix.gt \
 	guest-tests/balloon-pcicfg.gt \
+	guest-tests/balloon-intx.gt \
+	guest-tests/balloon-msix-irq.gt \
 	guest-tests/balloon-hostile-loop.gt \
 	guest-tests/balloon-hostile-oob.gt \
 	guest-tests/balloon-hostile-overflow.gt \
@@ -144,6 +148,7 @@ EXTRA_DIST += \
 	guest-tests/lib/args.c \
 	guest-tests/lib/pci.c \
 	guest-tests/lib/virtio.c \
+	guest-tests/lib/irq.c \
 	$(GUEST_HDRS) \
 	guest-tests/hello.c \
 	guest-tests/memtest.c \

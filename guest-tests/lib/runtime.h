@@ -183,4 +183,7 @@ struct trap_frame {
 
 const char *trap_name(uint64_t vector);
 
+/* Ring 0: make vector @vec (32-254) enter @entry, an interrupt gate (lib/irq.c has one). */
+void trap_set_gate(unsigned int vec, void (*entry)(void));
+
 #endif /* GUEST_RUNTIME_H */

@@ -70,6 +70,11 @@ static void idt_set(unsigned int vec, uint64_t handler, unsigned int dpl)
 	};
 }
 
+void trap_set_gate(unsigned int vec, void (*entry)(void))
+{
+	idt_set(vec, (uint64_t)entry, 0);
+}
+
 void percpu_init_boot(void)
 {
 	percpu[0].self = &percpu[0];
