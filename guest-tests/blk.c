@@ -18,6 +18,9 @@
  *                IOERR (an injected error), and the device keeps working.
  * mode=full      (vmm only; the image's file system is full) write-zeroes of a
  *                hole gets IOERR, discard works, so does a read.
+ * mode=wce       VIRTIO_BLK_F_CONFIG_WCE: with FLUSH negotiated the cache
+ *                starts write-back (writeback = 1); the driver switches it
+ *                to write-through and back, and writes still land.
  * mode=bounds    a read past the end and a partial sector get IOERR and
  *                leave the buffer untouched.
  * mode=malformed (vmm only) chains without a header or a status byte, and
@@ -38,6 +41,7 @@
 #define BLK_DEV_TRANS	0x1001
 #define F_RO		5
 #define F_FLUSH		9
+#define F_WCE		11
 #define F_MQ		12
 #define F_DISCARD	13
 #define F_WZ		14
@@ -125,7 +129,8 @@ static uint8_t blk_io(uint32_t type, uint64_t sector, uint64_t buf, uint32_t len
 static bool bring_up(void)
 {
 	uint64_t want = 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_EVENT_IDX | 1ULL << F_RO |
-			1ULL << F_FLUSH | 1ULL << F_MQ | 1ULL << F_DISCARD | 1ULL << F_WZ;
+			1ULL << F_FLUSH | 1ULL << F_MQ | 1ULL << F_DISCARD | 1ULL << F_WZ |
+			1ULL << F_WCE;
 
 	if (!virtio_negotiate(&dev, want))
 		return fail("features refused");
@@ -293,6 +298,40 @@ static long run_ro(void *arg)
 	return (dev.features >> F_RO & 1) &&
 	       expect("read", blk_io(T_IN, 0, buf, PAGE_SIZE, NULL), S_OK) &&
 	       expect("write refused", blk_io(T_OUT, 0, buf, PAGE_SIZE, NULL), S_IOERR);
+}
+
+static long run_wce(void *arg)
+{
+	volatile uint8_t *wb = (volatile uint8_t *)(dev.device + 32);
+	uint64_t buf = pool;
+	uint8_t v;
+
+	if (!(dev.features >> F_WCE & 1) || !(dev.features >> F_FLUSH & 1))
+		return fail("CONFIG_WCE and FLUSH not both negotiated");
+	if ((v = *wb) != 1) {
+		printf("blk: writeback %u with FLUSH negotiated, expected 1\n", v);
+		return 0;
+	}
+	*wb = 0;
+	if ((v = *wb) != 0) {
+		printf("blk: writeback reads %u after the driver wrote 0\n", v);
+		return 0;
+	}
+	printf("blk: write-back cache, then write-through at the driver's request\n");
+	memset((void *)buf, 0xc3, PAGE_SIZE);
+	if (!expect("write-through write", blk_io(T_OUT, 8, buf, PAGE_SIZE, NULL), S_OK))
+		return 0;
+	memset((void *)buf, 0, PAGE_SIZE);
+	if (!expect("read back", blk_io(T_IN, 8, buf, PAGE_SIZE, NULL), S_OK) ||
+	    !all_bytes(buf, PAGE_SIZE, 0xc3))
+		return fail("the write-through write did not land");
+	*wb = 1;
+	if ((v = *wb) != 1) {
+		printf("blk: writeback reads %u after the driver wrote 1\n", v);
+		return 0;
+	}
+	printf("blk: back to write-back\n");
+	return 1;
 }
 
 static bool zero_seg(uint32_t type, uint64_t sector, uint32_t n)
@@ -519,6 +558,8 @@ int main(void)
 		ok = user_run(run_ioerr, NULL);
 	else if (!strcmp(mode, "full"))
 		ok = user_run(run_full, NULL);
+	else if (!strcmp(mode, "wce"))
+		ok = user_run(run_wce, NULL);
 	else if (!strcmp(mode, "bounds"))
 		ok = user_run(run_bounds, NULL);
 	else if (!strcmp(mode, "malformed"))

@@ -125,6 +125,7 @@ GUEST_SPECS = \
 	guest-tests/blk-pattern.gt \
 	guest-tests/blk-pattern-4x.gt \
 	guest-tests/blk-ro.gt \
+	guest-tests/blk-wce.gt \
 	guest-tests/blk-discard.gt \
 	guest-tests/blk-ioerr.gt \
 	guest-tests/blk-bounds.gt \

@@ -200,6 +200,28 @@ START_TEST(large_write_then_read_in_bounce_chunks)
 }
 END_TEST
 
+START_TEST(write_through_syncs_every_write_write_back_none)
+{
+	memset(ram + DATA, 0x77, 4096);
+	chain(VIRTIO_BLK_T_OUT, 8, false, 1, (uint64_t)DATA, 4096u);
+	ck_assert_uint_eq(blk_request(&bq, &vq, &c), 1);
+	ck_assert_uint_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(atomic_load(&disk.syncs), 0);		/* write-back: no sync */
+	atomic_store(&disk.writethrough, true);
+	chain(VIRTIO_BLK_T_OUT, 16, false, 1, (uint64_t)DATA, 4096u);
+	ck_assert_uint_eq(blk_request(&bq, &vq, &c), 1);
+	ck_assert_uint_eq(ram[STATUS], VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(atomic_load(&disk.syncs), 1);
+	/* Reads never sync; the write landed. */
+	memset(ram + DATA, 0, 4096);
+	chain(VIRTIO_BLK_T_IN, 16, true, 1, (uint64_t)DATA, 4096u);
+	ck_assert_uint_eq(blk_request(&bq, &vq, &c), 4097);
+	ck_assert_uint_eq(atomic_load(&disk.syncs), 1);
+	ck_assert_uint_eq(ram[DATA], 0x77);
+	ck_assert_uint_eq(ram[DATA + 4095], 0x77);
+}
+END_TEST
+
 START_TEST(beyond_the_end_is_ioerr_and_writes_only_status)
 {
 	uint64_t last = DISK / 512 - 1;
@@ -381,6 +403,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, read_lands_in_its_segments);
 	tcase_add_test(tc, large_write_then_read_in_bounce_chunks);
+	tcase_add_test(tc, write_through_syncs_every_write_write_back_none);
 	tcase_add_test(tc, beyond_the_end_is_ioerr_and_writes_only_status);
 	tcase_add_test(tc, malformed_chains);
 	tcase_add_test(tc, get_id_and_flush);

@@ -37,6 +37,7 @@
 #define VIRTIO_BLK_F_RO			5
 #define VIRTIO_BLK_F_BLK_SIZE		6
 #define VIRTIO_BLK_F_FLUSH		9
+#define VIRTIO_BLK_F_CONFIG_WCE		11
 #define VIRTIO_BLK_F_MQ			12
 #define VIRTIO_BLK_F_DISCARD		13
 #define VIRTIO_BLK_F_WRITE_ZEROES	14
@@ -66,6 +67,7 @@ struct blk_dev {
 	struct blk_disk disk;
 	char name[32];
 	unsigned nr_queues;
+	uint8_t writeback;		/* config byte 32 (CONFIG_WCE); under the transport lock */
 	struct blk_qthread q[VIRTIO_MAX_QUEUES];
 };
 
@@ -86,6 +88,7 @@ static void config_read(struct virtio_pci *vp, unsigned off, uint8_t *data, unsi
 	memcpy(cfg, &b->disk.sectors, 8);		/* capacity */
 	put32(cfg + 12, BLK_SEG_MAX);			/* seg_max */
 	put32(cfg + 20, BLK_SECTOR);			/* blk_size */
+	cfg[32] = b->writeback;				/* writeback */
 	memcpy(cfg + 34, &nq, 2);			/* num_queues */
 	put32(cfg + 36, BLK_MAX_ZERO_SECTORS);		/* max_discard_sectors */
 	put32(cfg + 40, BLK_MAX_DISCARD_SEG);		/* max_discard_seg */
@@ -96,10 +99,31 @@ static void config_read(struct virtio_pci *vp, unsigned off, uint8_t *data, unsi
 	memcpy(data, cfg + off, size);
 }
 
+/* Only `writeback` is writable, once CONFIG_WCE was negotiated (5.2.6.4). */
 static void config_write(struct virtio_pci *vp, unsigned off, const uint8_t *data,
 			 unsigned size)
 {
-	(void)vp, (void)off, (void)data, (void)size;	/* nothing writable */
+	struct blk_dev *b = vp->priv;
+
+	if (off > 32 || off + size <= 32 || !virtio_pci_has(vp, VIRTIO_BLK_F_CONFIG_WCE))
+		return;
+	b->writeback = data[32 - off] ? 1 : 0;
+	atomic_store(&b->disk.writethrough, !b->writeback);
+}
+
+/*
+ * FEATURES_OK, under the transport lock: without FLUSH the driver cannot
+ * ask for durability, so every write is made durable before it completes
+ * (5.2.6.2); with it, the cache is write-back until the driver clears
+ * `writeback` (CONFIG_WCE).
+ */
+static bool features_ok(struct virtio_pci *vp, uint64_t f)
+{
+	struct blk_dev *b = vp->priv;
+
+	b->writeback = f >> VIRTIO_BLK_F_FLUSH & 1;
+	atomic_store(&b->disk.writethrough, !b->writeback);
+	return true;
 }
 
 /* Walk the queue until it stays empty; false (with *why) breaks the device. */
@@ -264,6 +288,7 @@ static int blk_create(struct vm *vm, const struct vm_disk *cfg, unsigned index)
 		.class_code = 0x010000,		/* mass storage, SCSI: as QEMU's */
 		.features = 1ULL << VIRTIO_BLK_F_SEG_MAX | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
 			    1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_MQ |
+			    1ULL << VIRTIO_BLK_F_CONFIG_WCE |
 			    1ULL << VIRTIO_F_RING_EVENT_IDX |
 			    (cfg->ro ? 1ULL << VIRTIO_BLK_F_RO :
 			     1ULL << VIRTIO_BLK_F_DISCARD | 1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
@@ -272,6 +297,7 @@ static int blk_create(struct vm *vm, const struct vm_disk *cfg, unsigned index)
 		.config_size = BLK_CONFIG_SIZE,
 		.config_read = config_read,
 		.config_write = config_write,
+		.features_ok = features_ok,
 		.queue_work = queue_work,
 		.reset = reset,
 	};
@@ -316,12 +342,14 @@ void virtio_blk_summary(void)
 		struct blk_disk *d = &blk_devs[i]->disk;
 
 		vmm_info("%s: %s: reads %llu (%llu MiB), writes %llu (%llu MiB), flushes %llu, "
-			 "discards %llu, errors %llu; notifications %llu, interrupts %llu",
+			 "write-through syncs %llu, discards %llu, errors %llu; notifications %llu, "
+			 "interrupts %llu",
 			 blk_devs[i]->name, d->path, (unsigned long long)atomic_load(&d->reads),
 			 (unsigned long long)(atomic_load(&d->bytes_read) >> 20),
 			 (unsigned long long)atomic_load(&d->writes),
 			 (unsigned long long)(atomic_load(&d->bytes_written) >> 20),
 			 (unsigned long long)atomic_load(&d->flushes),
+			 (unsigned long long)atomic_load(&d->syncs),
 			 (unsigned long long)atomic_load(&d->discards),
 			 (unsigned long long)atomic_load(&d->ioerrs),
 			 (unsigned long long)atomic_load(&blk_devs[i]->vp->notifies),

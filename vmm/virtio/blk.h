@@ -48,8 +48,14 @@ struct blk_disk {
 	/* Test-only fault injection (VMM_BLK_FAULTS=eio=SECTOR): I/O at or past it fails. */
 	uint64_t fault_sector;
 	atomic_bool err_logged, malformed_logged;
+	/*
+	 * Each write is made durable (fdatasync) before it completes: set by
+	 * the device when the driver did not negotiate VIRTIO_BLK_F_FLUSH or
+	 * cleared the writeback byte (VIRTIO_BLK_F_CONFIG_WCE).
+	 */
+	atomic_bool writethrough;
 	atomic_uint_fast64_t reads, writes, flushes, discards, ioerrs, bytes_read,
-		bytes_written;
+		bytes_written, syncs;	/* syncs: write-through fdatasyncs */
 };
 
 /* Per queue: the I/O thread's buffer. */

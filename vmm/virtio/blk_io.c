@@ -194,6 +194,12 @@ static uint8_t do_rw(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 		}
 		done += n;
 	}
+	/* Write-through (no FLUSH negotiated, or the driver cleared writeback). */
+	if (wr && atomic_load(&d->writethrough)) {
+		if (fdatasync(d->fd))
+			goto ioerr;
+		atomic_fetch_add(&d->syncs, 1);
+	}
 	atomic_fetch_add(wr ? &d->writes : &d->reads, 1);
 	atomic_fetch_add(wr ? &d->bytes_written : &d->bytes_read, len);
 	return VIRTIO_BLK_S_OK;
