@@ -191,9 +191,10 @@ guest_checks() {
 	check "$1" "the first lines came within $wait_s s" [ "$boot_seen" = yes ]
 	check "$1" "stopped by us once they were there (status 12)" [ "$boot_status" = 12 ]
 	check "$1" "kernel printed its version" has_match "$1" '^Linux version [0-9]'
-	# Where this host's KVM keeps XSAVE visible, vmm appends noxsave (and says so).
-	want_cmdline=$cmdline
-	grep -q "'noxsave' appended" "$tmp/$1.err" && want_cmdline="$cmdline noxsave"
+	# Where this host's KVM keeps XSAVE or POPCNT visible, vmm appends noxsave
+	# or clearcpuid=popcnt (and says which).
+	extra=$(sed -n "s/.*keeps features visible: '\(.*\)' appended.*/\1/p" "$tmp/$1.err")
+	want_cmdline="$cmdline${extra:+ $extra}"
 	check "$1" "kernel printed the exact command line" has_line "$1" "Command line: $want_cmdline"
 	check "$1" "kernel's e820 map equals the VMM's" same_e820 "$1"
 	check "$1" "kernel found the MP table at 0xf0000" has_match "$1" '^found SMP MP-table at \[mem 0x000f0000-'

@@ -191,6 +191,8 @@ struct kvm_cpuid2 *cpuid_build(int kvm_fd, bool host, unsigned nr_cpus,
 			cpuid_append(rep->forced, sizeof(rep->forced), f->name);
 			if (!strcmp(f->name, "xsave"))
 				rep->xsave_forced = true;
+			if (!strcmp(f->name, "popcnt"))
+				rep->popcnt_forced = true;
 		}
 	}
 	free(eff);

@@ -95,6 +95,7 @@ struct boot_cpu_state {
 struct cpuid_report {
 	bool host;		/* --cpuid-host: nothing filtered */
 	bool xsave_forced;	/* XSAVE stays visible to the guest */
+	bool popcnt_forced;	/* so does POPCNT */
 	char hidden[512];
 	char forced[512];
 };

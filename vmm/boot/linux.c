@@ -378,29 +378,35 @@ static const char *linux_cmdline(const struct vm_config *cfg)
 
 /*
  * The command line goes to the guest as given, but where this host's KVM
- * advertises XSAVE although the CPUID filter hides it (cpuid.c), with
- * "noxsave" appended: Linux would otherwise enable XSAVE and stop at its
- * first xrstor, which the ring-0 emulator cannot execute.
+ * advertises a feature the CPUID filter hides (cpuid.c) and Linux would
+ * use in ring 0, which the emulator cannot execute, with the words that
+ * make Linux leave it alone appended: "noxsave" (XSAVE, and the AVX
+ * family that needs it) and "clearcpuid=popcnt" (hweight's POPCNT).
  */
 static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 {
-	bool noxsave = vm->cpuid_report.xsave_forced;
-	size_t n = strlen(cmdline) + (noxsave ? strlen(" noxsave") : 0);
-	char *s = malloc(n + 1);
+	const struct cpuid_report *rep = &vm->cpuid_report;
+	char extra[64];
+	size_t n;
+	char *s;
 	bool ok;
 
+	snprintf(extra, sizeof(extra), "%s%s", rep->xsave_forced ? " noxsave" : "",
+		 rep->popcnt_forced ? " clearcpuid=popcnt" : "");
+	n = strlen(cmdline) + strlen(extra);
+	s = malloc(n + 1);
 	if (!s)
 		return -1;
-	snprintf(s, n + 1, "%s%s", cmdline, noxsave ? " noxsave" : "");
+	snprintf(s, n + 1, "%s%s", cmdline, extra);
 	if (n > max) {
 		vmm_err("%s: command line of %zu bytes is longer than the kernel accepts "
 			"(%llu bytes)", vm->cfg->image, n, (unsigned long long)max);
 		free(s);
 		return -1;
 	}
-	if (noxsave)
-		vmm_info("cpuid: XSAVE stays visible on this host: 'noxsave' appended to "
-			 "the kernel command line (--cpuid-host: not appended)");
+	if (*extra)
+		vmm_info("cpuid: this host's KVM keeps features visible: '%s' appended to the "
+			 "kernel command line (--cpuid-host: not appended)", extra + 1);
 	vmm_dbg("%s: command line '%s'", vm->cfg->image, s);
 	ok = guest_mem_write(&vm->mem, LINUX_CMDLINE_ADDR, s, n + 1);
 	free(s);
