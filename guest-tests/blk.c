@@ -26,6 +26,10 @@
  * mode=malformed (vmm only) chains without a header or a status byte, and
  *                data in the wrong direction: IOERR or no status, never a
  *                byte outside the request written, the device still works.
+ * mode=depth     qd=N (default 8) requests in flight on queue 0, completed in
+ *                any order: `n` 4 KiB writes of a pattern to distinct random
+ *                blocks, then reads of them, each checked as it completes
+ *                (the device serves them concurrently: blk_queue.c).
  * mode=bench     qd=N requests in flight on queue 0: `rw=randread|randwrite|
  *                read|write`, `bs` bytes, for `ms` milliseconds; prints IOPS
  *                and MiB/s as "# bench:" lines (bench/disk.sh reads them);
@@ -33,47 +37,18 @@
  *                irq=0 moves used_event out of reach (a polled driver needs no
  *                interrupts).
  */
-#include "lib/pattern.h"
-#include "lib/virtio.h"
-#include "runtime.h"
+#include "blk.h"
 
-#define BLK_DEV_MODERN	0x1042
-#define BLK_DEV_TRANS	0x1001
-#define F_RO		5
-#define F_FLUSH		9
-#define F_WCE		11
-#define F_MQ		12
-#define F_DISCARD	13
-#define F_WZ		14
-#define T_IN		0
-#define T_OUT		1
-#define T_FLUSH		4
-#define T_GET_ID	8
-#define T_DISCARD	11
-#define T_WZ		13
-#define S_OK		0
-#define S_IOERR		1
-#define QSIZE		128
-#define WAIT_MS		20000
-#define NOSTATUS	0xee
-
-static struct virtio_dev dev;
-static uint64_t capacity;		/* sectors */
+struct virtio_dev dev;
+uint64_t capacity;			/* sectors */
 static unsigned nq;
 
-struct req {
-	uint32_t type, reserved;
-	uint64_t sector;
-	uint8_t status;
-	uint8_t pad[47];
-} __attribute__((aligned(64)));
-
-static struct req reqs[MAX_CPUS][QSIZE];
+struct req reqs[MAX_CPUS][QSIZE];
 static volatile int qlock;
-static uint64_t pool, pool_pages;	/* buffers: all free RAM after the rings */
+uint64_t pool, pool_pages;		/* buffers: all free RAM after the rings */
 static struct mismatch bad[MAX_CPUS];
 
-static bool fail(const char *what)
+bool fail(const char *what)
 {
 	printf("blk: %s\n", what);
 	return false;
@@ -480,67 +455,6 @@ static long run_malformed(void *arg)
 	return ok && expect("a read after the reset", blk_io(T_IN, 0, buf, 4096, NULL), S_OK);
 }
 
-static inline uint64_t tsc(void)
-{
-	uint32_t lo, hi;
-
-	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return lo | (uint64_t)hi << 32;
-}
-
-/* qd requests in flight on queue 0 (each with its own header and buffer). */
-static long run_bench(void *arg)
-{
-	const char *rw = arg_str("rw", "randread");
-	uint64_t bs = arg_u64("bs", 4096), qd = arg_u64("qd", 1), ms = arg_u64("ms", 5000);
-	bool irq = arg_u64("irq", 1);
-	bool rnd = rw[0] == 'r' && rw[1] == 'a', wr = !strcmp(rw, "randwrite") ||
-		   !strcmp(rw, "write");
-	uint64_t blocks = capacity * 512 / bs, x = 88172645463325252ULL, next = 0, done = 0;
-	struct guest_vq *q = &dev.q[0];
-	uint64_t t0, t1, end, hz = arg_u64("tsc_khz", 3000000);	/* TSC ticks per ms */
-	uint16_t posted = 0;
-
-	if (qd < 1 || qd * 3 > q->size || qd * bs > pool_pages * PAGE_SIZE)
-		return fail("bad qd or bs");
-	memset((void *)pool, 0x11, qd * bs);
-	t0 = tsc();
-	end = t0 + ms * hz;
-	for (;;) {
-		while ((uint16_t)(posted - q->last_used) < qd && tsc() < end) {
-			unsigned slot = posted % qd;
-			struct req *r = &reqs[0][slot];
-			uint64_t blk;
-
-			if (rnd) {
-				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-				blk = x % blocks;
-			} else {
-				blk = next++ % blocks;
-			}
-			r->type = wr ? T_OUT : T_IN;
-			r->sector = blk * bs / 512;
-			r->status = NOSTATUS;
-			virtio_post(&dev, 0, (struct vq_seg[]){ { (uint64_t)r, 16, false },
-				    { pool + slot * bs, bs, !wr },
-				    { (uint64_t)&r->status, 1, true } }, 3);
-			if (!irq && dev.features >> VIRTIO_F_EVENT_IDX & 1)	/* polled: no interrupts */
-				((volatile uint16_t *)q->avail)[2 + q->size] = q->last_used + 0x7fff;
-			posted++;
-		}
-		if (posted == q->last_used)
-			break;
-		if (!virtio_wait(&dev, 0, WAIT_MS))
-			return fail("bench: no completion");
-		done++;
-	}
-	t1 = tsc();
-	printf("# bench: rw=%s bs=%lu qd=%lu ios=%lu usec=%lu iops=%lu mibs=%lu\n", rw, bs, qd,
-	       done, (t1 - t0) * 1000 / hz, done * 1000 * hz / (t1 - t0),
-	       done * bs * 1000 * hz / (t1 - t0) >> 20);
-	return 1;
-}
-
 int main(void)
 {
 	const char *mode = arg_str("mode", "pattern");
@@ -566,6 +480,8 @@ int main(void)
 		ok = user_run(run_malformed, NULL);
 	else if (!strcmp(mode, "bench"))
 		ok = user_run(run_bench, NULL);
+	else if (!strcmp(mode, "depth"))
+		ok = user_run(run_depth, NULL);
 	else
 		ok = fail("unknown mode");
 	printf("blk: %s\n", ok ? "pass" : "FAIL");

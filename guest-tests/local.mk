@@ -73,12 +73,16 @@ GUEST_LINK_DEPS = $(GUEST_LIB_OBJS) $(srcdir)/guest-tests/lib/guest.lds
 
 guest-tests/%.elf64: guest-tests/%.o $(GUEST_LINK_DEPS)
 	$(guest_ld) -o $@ $< $(GUEST_LIB_OBJS)
+# The virtio-blk driver is two files (blk.c, blk_queue.c) over blk.h.
+guest-tests/blk.o guest-tests/blk_queue.o: $(srcdir)/guest-tests/blk.h
+guest-tests/blk.elf64: guest-tests/blk.o guest-tests/blk_queue.o $(GUEST_LINK_DEPS)
+	$(guest_ld) -o $@ guest-tests/blk.o guest-tests/blk_queue.o $(GUEST_LIB_OBJS)
 guest-tests/%.elf: guest-tests/%.elf64
 	$(guest_objcopy) $< $@
 
 noinst_DATA += $(GUEST_IMAGES)
 CLEANFILES += $(GUEST_IMAGES) $(GUEST_IMAGES:.elf=.elf64) $(GUEST_LIB_OBJS) \
-	$(GUEST_TEST_OBJS)
+	$(GUEST_TEST_OBJS) guest-tests/blk_queue.o
 
 # --- tests: one spec per run, read by run-guest-test ------------------------
 GUEST_SPECS = \
@@ -126,6 +130,8 @@ GUEST_SPECS = \
 	guest-tests/blk-pattern-4x.gt \
 	guest-tests/blk-ro.gt \
 	guest-tests/blk-wce.gt \
+	guest-tests/blk-depth.gt \
+	guest-tests/blk-depth-4x.gt \
 	guest-tests/blk-discard.gt \
 	guest-tests/blk-ioerr.gt \
 	guest-tests/blk-bounds.gt \
@@ -160,4 +166,6 @@ EXTRA_DIST += \
 	guest-tests/cpuid.c \
 	guest-tests/balloon.c \
 	guest-tests/blk.c \
+	guest-tests/blk_queue.c \
+	guest-tests/blk.h \
 	$(GUEST_SPECS)

@@ -26,7 +26,7 @@ vmm_libvmm_a_SOURCES = \
 	vmm/util.c vmm/util.h \
 	vmm/vcpu.c \
 	vmm/virtio/balloon.c vmm/virtio/balloon.h \
-	vmm/virtio/blk.c vmm/virtio/blk.h vmm/virtio/blk_io.c \
+	vmm/virtio/blk.c vmm/virtio/blk.h vmm/virtio/blk_io.c vmm/virtio/blk_aio.c \
 	vmm/virtio/pci.c vmm/virtio/pci.h vmm/virtio/pci_caps.c vmm/virtio/pci_internal.h \
 	vmm/virtio/pci_irq.c \
 	vmm/virtio/virtqueue.c vmm/virtio/virtqueue.h \

@@ -222,6 +222,22 @@ void virtio_post_raw(struct virtio_dev *d, unsigned qi, uint16_t head, uint16_t 
 	mmio_write16(q->notify, qi);
 }
 
+void virtio_post_at(struct virtio_dev *d, unsigned qi, uint16_t head, const struct vq_seg *segs,
+		    unsigned n)
+{
+	struct guest_vq *q = &d->q[qi];
+
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t idx = (head + i) % q->size;
+		volatile uint64_t *desc = (volatile uint64_t *)(q->desc + 16ULL * idx);
+		uint16_t flags = (segs[i].write ? VQ_DESC_WRITE : 0) | (i + 1 < n ? VQ_DESC_NEXT : 0);
+
+		desc[0] = segs[i].addr;
+		desc[1] = segs[i].len | (uint64_t)flags << 32 | (uint64_t)((idx + 1) % q->size) << 48;
+	}
+	virtio_post_raw(d, qi, head, 1);
+}
+
 uint16_t virtio_post(struct virtio_dev *d, unsigned qi, const struct vq_seg *segs, unsigned n)
 {
 	struct guest_vq *q = &d->q[qi];
@@ -253,6 +269,20 @@ bool virtio_wait(struct virtio_dev *d, unsigned qi, unsigned ms)
 	}
 	barrier();
 	q->last_used++;
+	return true;
+}
+
+bool virtio_wait_used(struct virtio_dev *d, unsigned qi, unsigned ms, uint16_t *id,
+		      uint32_t *len)
+{
+	struct guest_vq *q = &d->q[qi];
+	volatile uint32_t *e;
+
+	if (!virtio_wait(d, qi, ms))
+		return false;
+	e = (volatile uint32_t *)(q->used + 4 + 8ULL * ((uint16_t)(q->last_used - 1) % q->size));
+	*id = (uint16_t)e[0];
+	*len = e[1];
 	return true;
 }
 

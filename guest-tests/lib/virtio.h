@@ -70,6 +70,15 @@ uint16_t virtio_post(struct virtio_dev *d, unsigned qi, const struct vq_seg *seg
 void virtio_post_raw(struct virtio_dev *d, unsigned qi, uint16_t head, uint16_t idx_step);
 /* Wait until the device used one more chain; false after ~`ms` milliseconds. */
 bool virtio_wait(struct virtio_dev *d, unsigned qi, unsigned ms);
+/*
+ * The same, and the used entry's chain head and length (chains may complete
+ * in any order); virtio_post_at posts a chain at a head the caller owns
+ * (descriptors head..head+n-1), so chains in flight never share one.
+ */
+bool virtio_wait_used(struct virtio_dev *d, unsigned qi, unsigned ms, uint16_t *id,
+		      uint32_t *len);
+void virtio_post_at(struct virtio_dev *d, unsigned qi, uint16_t head, const struct vq_seg *segs,
+		    unsigned n);
 /* Spin about `ms` milliseconds (TSC, roughly calibrated). */
 void virtio_delay(unsigned ms);
 

@@ -58,6 +58,8 @@ struct blk_qthread {
 	struct virtq vq;
 	struct virtq_chain chain;
 	struct blk_queue bq;
+	struct blk_aio *aio;		/* NULL: no io_uring, one request at a time */
+	bool aio_dead;			/* the engine failed: given up */
 	struct gmem_handle *mem;
 };
 
@@ -126,26 +128,92 @@ static bool features_ok(struct virtio_pci *vp, uint64_t f)
 	return true;
 }
 
-/* Walk the queue until it stays empty; false (with *why) breaks the device. */
+struct push_ctx {
+	struct blk_qthread *qt;
+	const char **why;
+	bool ok;
+};
+
+/* A request in flight completed: return it to the driver. */
+static void aio_done(void *arg, uint16_t head, uint32_t used)
+{
+	struct push_ctx *p = arg;
+
+	if (p->ok && !virtq_push(&p->qt->vq, head, used, p->why))
+		p->ok = false;
+}
+
+/*
+ * Complete at least @min of the requests in flight (all that are done),
+ * then interrupt; false (with *why) if the queue broke. An io_uring that
+ * fails is given up: the queue goes on synchronously and the requests it
+ * held are lost to the driver, which a reset recovers.
+ */
+static bool aio_reap(struct blk_qthread *qt, unsigned min, const char **why)
+{
+	struct push_ctx p = { qt, why, true };
+	int r = blk_aio_reap(qt->aio, &qt->vq, min, aio_done, &p);
+
+	if (r < 0) {
+		vmm_err("%s: queue %u: io_uring: %s; serving requests one at a time",
+			qt->dev->name, qt->index, strerror(-r));
+		qt->aio_dead = true;
+		*why = "io_uring failed with requests in flight";
+		return false;
+	}
+	if (r > 0)
+		virtio_pci_notify_vq(qt->dev->vp, qt->index, &qt->vq);
+	return p.ok;
+}
+
+/*
+ * Walk the queue until it stays empty and nothing is in flight; false
+ * (with *why) breaks the device. Plain reads and writes go to the queue's
+ * io_uring engine (blk_aio.c), up to BLK_AIO_DEPTH at once; anything else
+ * is served here once those in flight completed, so a flush or discard
+ * never overtakes a write before it.
+ */
 static bool serve_queue(struct blk_qthread *qt, const char **why)
 {
 	struct virtio_pci *vp = qt->dev->vp;
+	struct blk_aio *aio = qt->aio_dead ? NULL : qt->aio;
+	enum virtq_result r = VIRTQ_EMPTY;
+	bool ok = true;
 
-	do {
-		enum virtq_result r;
+	for (;;) {
+		while (ok && (r = virtq_pop(&qt->vq, &qt->chain, why)) == VIRTQ_CHAIN) {
+			uint32_t used;
 
-		while ((r = virtq_pop(&qt->vq, &qt->chain, why)) == VIRTQ_CHAIN) {
-			uint32_t used = blk_request(&qt->bq, &qt->vq, &qt->chain);
-
-			if (!virtq_push(&qt->vq, qt->chain.head, used, why))
-				return false;
+			if (aio && blk_aio_submit(aio, &qt->vq, &qt->chain)) {
+				if (blk_aio_full(aio))
+					ok = aio_reap(qt, 1, why);
+				continue;
+			}
+			if (aio && blk_aio_inflight(aio) &&
+			    !(ok = aio_reap(qt, blk_aio_inflight(aio), why)))
+				break;
+			used = blk_request(&qt->bq, &qt->vq, &qt->chain);
+			if (!(ok = virtq_push(&qt->vq, qt->chain.head, used, why)))
+				break;
 			virtio_pci_notify_vq(vp, qt->index, &qt->vq);
 		}
-		if (r == VIRTQ_BROKEN)
-			return false;
-	} while (virtq_arm(&qt->vq, why));
+		if (!ok || r == VIRTQ_BROKEN) {
+			ok = false;
+			break;
+		}
+		if (aio && !qt->aio_dead && blk_aio_inflight(aio)) {
+			ok = aio_reap(qt, 1, why);
+			continue;
+		}
+		if (!virtq_arm(&qt->vq, why))
+			break;
+	}
+	/* A broken queue still waits for what is in flight: its buffers are ours. */
+	while (!qt->aio_dead && blk_aio_inflight(qt->aio))
+		if (blk_aio_reap(qt->aio, &qt->vq, blk_aio_inflight(qt->aio), NULL, NULL) < 0)
+			qt->aio_dead = true;
 	virtio_pci_notify_vq(vp, qt->index, &qt->vq);
-	return true;
+	return ok;
 }
 
 /* Serve the queue if it is active; false when the thread is to stop. */
@@ -310,6 +378,7 @@ static int blk_create(struct vm *vm, const struct vm_disk *cfg, unsigned index)
 		pthread_cond_init(&qt->idle, NULL);
 		qt->kick_fd = eventfd(0, EFD_CLOEXEC);
 		qt->mem = gmem_open(vm, b->name);
+		qt->aio = blk_aio_create(&b->disk);
 		if (qt->kick_fd < 0 || !qt->mem || blk_queue_init(&qt->bq, &b->disk) ||
 		    (b->nr_queues > 1 && pthread_create(&qt->thread, NULL, io_thread, qt))) {
 			vmm_err("%s: cannot set up queue %u: %s", b->name, q, strerror(errno));

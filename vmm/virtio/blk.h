@@ -27,6 +27,7 @@
  */
 
 #define BLK_SECTOR		512
+#define BLK_HDR_SIZE		16		/* type, reserved, sector */
 #define BLK_BOUNCE		(1u << 20)	/* bytes copied per pread/pwrite */
 #define BLK_ID_BYTES		20		/* GET_ID: the serial, NUL-padded */
 #define BLK_SEG_MAX		(VIRTQ_MAX_SIZE - 2)	/* data segments per request */
@@ -80,6 +81,37 @@ void blk_queue_free(struct blk_queue *bq);
  * no status at all (used length 0) and one message per disk.
  */
 uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_chain *c);
+
+/* Copy between buf and the chain's readable (write = false) or writable part from byte off. */
+bool blk_chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write,
+		    uint64_t off, void *buf, uint64_t len, bool to_guest);
+/* One message per disk and flag (err_logged, malformed_logged). */
+void blk_log_once(atomic_bool *flag, struct blk_disk *d, const char *what, int err);
+
+/*
+ * In flight (blk_aio.c): up to BLK_AIO_DEPTH plain reads and writes of one
+ * queue at once, through io_uring, each with a bounce buffer of its own.
+ * blk_aio_submit takes a chain (true) or leaves it to blk_request (false:
+ * another type, larger than BLK_AIO_BUF, write-through, fault injection,
+ * a malformed request, every slot busy); the caller serves what it leaves
+ * only after blk_aio_reap drained every request in flight, so that a flush
+ * follows the writes before it. blk_aio_reap submits what was taken and
+ * completes at least @min (up to all that are done): status byte, counters,
+ * then done(ctx, head, used), which pushes the used entry. NULL from
+ * blk_aio_create (no io_uring): every request is served synchronously.
+ * A queue's engine belongs to its I/O thread.
+ */
+#define BLK_AIO_DEPTH		16
+#define BLK_AIO_BUF		(128u << 10)
+struct blk_aio;
+typedef void (*blk_aio_done_fn)(void *ctx, uint16_t head, uint32_t used);
+struct blk_aio *blk_aio_create(struct blk_disk *d);
+void blk_aio_free(struct blk_aio *a);
+unsigned blk_aio_inflight(const struct blk_aio *a);
+bool blk_aio_full(const struct blk_aio *a);
+bool blk_aio_submit(struct blk_aio *a, struct virtq *vq, const struct virtq_chain *c);
+int blk_aio_reap(struct blk_aio *a, struct virtq *vq, unsigned min, blk_aio_done_fn done,
+		 void *ctx);
 
 struct vm;
 /* One device per --disk (devices_init); a message and -1 if a disk is unusable. */

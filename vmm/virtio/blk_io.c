@@ -24,7 +24,7 @@
 #include "vmm/util.h"
 #include "vmm/virtio/blk.h"
 
-#define HDR_SIZE	16
+#define HDR_SIZE	BLK_HDR_SIZE
 #define SEG_SIZE	16	/* discard / write-zeroes segment: le64 sector, le32 num, le32 flags */
 #define WZ_F_UNMAP	1
 
@@ -107,8 +107,8 @@ void blk_queue_free(struct blk_queue *bq)
  * Copy between buf and the chain's readable (write = false) or writable
  * part from byte `off`: into the guest when to_guest. False if not RAM.
  */
-static bool chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write,
-		       uint64_t off, void *buf, uint64_t len, bool to_guest)
+bool blk_chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write,
+		    uint64_t off, void *buf, uint64_t len, bool to_guest)
 {
 	uint8_t *p = buf;
 
@@ -133,7 +133,7 @@ static bool chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write
 	return !len;
 }
 
-static void log_once(atomic_bool *flag, struct blk_disk *d, const char *what, int err)
+void blk_log_once(atomic_bool *flag, struct blk_disk *d, const char *what, int err)
 {
 	if (!atomic_exchange(flag, true))
 		vmm_err("virtio-blk %s: %s%s%s (reported to the guest; logged once)", d->path,
@@ -174,7 +174,7 @@ static uint8_t do_rw(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	uint64_t done = 0;
 
 	if (faulty(d, sector, len / BLK_SECTOR)) {
-		log_once(&d->err_logged, d, wr ? "write failed" : "read failed", EIO);
+		blk_log_once(&d->err_logged, d, wr ? "write failed" : "read failed", EIO);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	while (done < len) {
@@ -182,14 +182,14 @@ static uint8_t do_rw(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 		uint64_t off = sector * BLK_SECTOR + done;
 
 		if (wr) {
-			if (!chain_copy(vq, c, false, HDR_SIZE + done, bq->bounce, n, false))
+			if (!blk_chain_copy(vq, c, false, HDR_SIZE + done, bq->bounce, n, false))
 				return VIRTIO_BLK_S_IOERR;
 			if (!full_io(d, true, bq->bounce, n, off))
 				goto ioerr;
 		} else {
 			if (!full_io(d, false, bq->bounce, n, off))
 				goto ioerr;
-			if (!chain_copy(vq, c, true, done, bq->bounce, n, true))
+			if (!blk_chain_copy(vq, c, true, done, bq->bounce, n, true))
 				return VIRTIO_BLK_S_IOERR;
 		}
 		done += n;
@@ -204,7 +204,7 @@ static uint8_t do_rw(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	atomic_fetch_add(wr ? &d->bytes_written : &d->bytes_read, len);
 	return VIRTIO_BLK_S_OK;
 ioerr:
-	log_once(&d->err_logged, d, wr ? "write failed" : "read failed", errno);
+	blk_log_once(&d->err_logged, d, wr ? "write failed" : "read failed", errno);
 	return VIRTIO_BLK_S_IOERR;
 }
 
@@ -254,7 +254,7 @@ static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virt
 
 	if (!nr || payload % SEG_SIZE || nr > BLK_MAX_DISCARD_SEG)
 		return VIRTIO_BLK_S_IOERR;
-	if (!chain_copy(vq, c, false, HDR_SIZE, seg, payload, false))
+	if (!blk_chain_copy(vq, c, false, HDR_SIZE, seg, payload, false))
 		return VIRTIO_BLK_S_IOERR;
 	/* Check every range before changing any. */
 	for (unsigned i = 0; i < nr; i++) {
@@ -277,7 +277,7 @@ static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virt
 		memcpy(&n, seg[i] + 8, 4);
 		memcpy(&fl, seg[i] + 12, 4);
 		if (n && !zero_range(bq, discard, fl & WZ_F_UNMAP, s, n)) {
-			log_once(&d->err_logged, d, discard ? "discard failed" :
+			blk_log_once(&d->err_logged, d, discard ? "discard failed" :
 				 "write-zeroes failed", errno);
 			return VIRTIO_BLK_S_IOERR;
 		}
@@ -294,8 +294,8 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	uint64_t sector, in_len, out_len, used = 1;
 
 	if (c->read_len < HDR_SIZE || c->write_len < 1 ||
-	    !chain_copy(vq, c, false, 0, hdr, HDR_SIZE, false)) {
-		log_once(&d->malformed_logged, d, c->write_len < 1 ?
+	    !blk_chain_copy(vq, c, false, 0, hdr, HDR_SIZE, false)) {
+		blk_log_once(&d->malformed_logged, d, c->write_len < 1 ?
 			 "a request without a status byte; completed without one" :
 			 "a request without its 16-byte header; completed with IOERR", 0);
 		if (c->write_len < 1)
@@ -322,7 +322,7 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	}
 	case VIRTIO_BLK_T_FLUSH:
 		if (!d->ro && fdatasync(d->fd)) {
-			log_once(&d->err_logged, d, "flush (fdatasync) failed", errno);
+			blk_log_once(&d->err_logged, d, "flush (fdatasync) failed", errno);
 			break;
 		}
 		atomic_fetch_add(&d->flushes, 1);
@@ -331,7 +331,7 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	case VIRTIO_BLK_T_GET_ID: {
 		uint64_t n = in_len < BLK_ID_BYTES ? in_len : BLK_ID_BYTES;
 
-		if (chain_copy(vq, c, true, 0, d->serial, n, true)) {
+		if (blk_chain_copy(vq, c, true, 0, d->serial, n, true)) {
 			status = VIRTIO_BLK_S_OK;
 			used += n;
 		}
@@ -349,7 +349,7 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 out:
 	if (status != VIRTIO_BLK_S_OK)
 		atomic_fetch_add(&d->ioerrs, 1);
-	if (!chain_copy(vq, c, true, c->write_len - 1, &status, 1, true))
+	if (!blk_chain_copy(vq, c, true, c->write_len - 1, &status, 1, true))
 		return 0;
 	return (uint32_t)used;
 }
