@@ -4,9 +4,12 @@
 # transitions, runs, batch windows, watermarks) and test_pager_handle (the
 # consumer path and the vCPU fault path against a real pager: memfd,
 # userfaultfd, reclaim, swap file), the latter also built from the library
-# sources with ThreadSanitizer.
-check_PROGRAMS += tests/test_pager_state tests/test_pager_handle
-TESTS += tests/test_pager_state tests/test_pager_handle
+# sources with ThreadSanitizer; test_pager_defects (the defects of issue 10
+# point 5, each step driven by the test: no pager thread runs), linked with
+# ld's --wrap so a test can make madvise, fallocate or a PAGEMAP_SCAN walk
+# fail or stop short (every other call reaches the kernel).
+check_PROGRAMS += tests/test_pager_state tests/test_pager_handle tests/test_pager_defects
+TESTS += tests/test_pager_state tests/test_pager_handle tests/test_pager_defects
 PAGER_TEST_LDADD = pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
 	$(CHECK_LIBS) $(PTHREAD_LIBS)
 
@@ -17,6 +20,12 @@ tests_test_pager_state_LDADD = $(CHECK_LIBS)
 tests_test_pager_handle_SOURCES = tests/test_pager_handle.c
 tests_test_pager_handle_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_pager_handle_LDADD = $(PAGER_TEST_LDADD)
+
+PAGER_TEST_WRAP = -Wl,--wrap=ioctl,--wrap=madvise,--wrap=fallocate
+tests_test_pager_defects_SOURCES = tests/test_pager_defects.c
+tests_test_pager_defects_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pager_defects_LDFLAGS = $(PAGER_TEST_WRAP)
+tests_test_pager_defects_LDADD = $(PAGER_TEST_LDADD)
 
 if ENABLE_TSAN
 check_PROGRAMS += tests/test_pager_handle_tsan
