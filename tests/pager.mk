@@ -4,7 +4,7 @@
 # transitions, runs, batch windows, watermarks) and test_pager_handle (the
 # consumer path and the vCPU fault path against a real pager: memfd,
 # userfaultfd, reclaim, swap file), the latter also built from the library
-# sources with ThreadSanitizer; test_pager_defects (the defects of issue 10
+# sources with ThreadSanitizer; test_pager_defects (also with TSan) (the defects of issue 10
 # point 5, each step driven by the test: no pager thread runs), linked with
 # ld's --wrap so a test can make madvise, fallocate or a PAGEMAP_SCAN walk
 # fail or stop short (every other call reaches the kernel).
@@ -39,4 +39,16 @@ tests_test_pager_handle_tsan_CFLAGS = \
 	$(AM_CFLAGS) $(CHECK_CFLAGS) $(TSAN_CFLAGS) -DTEST_TSAN
 tests_test_pager_handle_tsan_LDFLAGS = $(TSAN_LDFLAGS)
 tests_test_pager_handle_tsan_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
+# The throttled fault of test_pager_defects waits in a second thread.
+check_PROGRAMS += tests/test_pager_defects_tsan
+TESTS += tests/test_pager_defects_tsan
+tests_test_pager_defects_tsan_SOURCES = \
+	tests/test_pager_defects.c \
+	$(pager_libpager_a_SOURCES) \
+	$(shadow_libshadow_a_SOURCES) \
+	$(notifier_libnotifier_a_SOURCES)
+tests_test_pager_defects_tsan_CFLAGS = \
+	$(AM_CFLAGS) $(CHECK_CFLAGS) $(TSAN_CFLAGS) -DTEST_TSAN
+tests_test_pager_defects_tsan_LDFLAGS = $(TSAN_LDFLAGS) $(PAGER_TEST_WRAP)
+tests_test_pager_defects_tsan_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
 endif

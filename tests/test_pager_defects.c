@@ -190,6 +190,11 @@ static void pager_down(void)
 	buf = NULL;
 }
 
+static uint64_t resident_now(void)
+{
+	return atomic_load(&pg->resident);
+}
+
 static page_state_t state_of(uint64_t p)
 {
 	page_state_t w;
@@ -264,11 +269,11 @@ START_TEST(test_copy_eexist_with_other_contents_fails)
 	swap_out_chunk(0);
 	ck_assert_uint_eq(ps_state(state_of(0)), PS_SWAPPED);
 	plant(0, 7);		/* mapped, and not what slot holds */
-	resident = atomic_load(&pg->resident);
+	resident = resident_now();
 	ck_assert_int_eq(pager_fault_in(pg, 0, 1, false, buf, false), -EEXIST);
 	/* Never declared resident (let alone clean); the room reserved went back. */
 	ck_assert_uint_eq(ps_state(state_of(0)), PS_SWAPPED);
-	ck_assert_uint_eq(atomic_load(&pg->resident), resident);
+	ck_assert_uint_eq(resident_now(), resident);
 	ck_assert(holds(0, 7));
 }
 END_TEST
@@ -279,10 +284,10 @@ START_TEST(test_zeropage_eexist_with_other_contents_fails)
 
 	pager_up(NPAGES, 0, 0, 0);
 	plant(5, 7);		/* absent in the state, but not zero in the memfd */
-	resident = atomic_load(&pg->resident);
+	resident = resident_now();
 	ck_assert_int_eq(pager_fault_in(pg, 5, 1, false, buf, false), -EEXIST);
 	ck_assert_uint_eq(ps_state(state_of(5)), PS_ABSENT);
-	ck_assert_uint_eq(atomic_load(&pg->resident), resident);
+	ck_assert_uint_eq(resident_now(), resident);
 }
 END_TEST
 
@@ -433,16 +438,16 @@ START_TEST(test_failed_swap_read_gives_the_room_back)
 
 	pager_up(NPAGES, 0, 0, 4);
 	swap_out_chunk(0);
-	resident = atomic_load(&pg->resident);
+	resident = resident_now();
 	pg->store.fail_read_at = atomic_load(&pg->store.reads) + 1;
 	ck_assert_int_eq(pager_fault_in(pg, 0, 4, false, buf, false), -EIO);
 	ck_assert_uint_eq(atomic_load(&fatal_calls), 1);
-	ck_assert_uint_eq(atomic_load(&pg->resident), resident);
+	ck_assert_uint_eq(resident_now(), resident);
 	for (uint64_t p = 0; p < 4; p++)
 		ck_assert_uint_eq(ps_state(state_of(p)), PS_SWAPPED);
 	pg->store.fail_read_at = 0;
 	ck_assert_int_eq(pager_fault_in(pg, 0, 4, false, buf, false), 0);
-	ck_assert_uint_eq(atomic_load(&pg->resident), resident + 4);
+	ck_assert_uint_eq(resident_now(), resident + 4);
 	for (uint64_t p = 0; p < 4; p++)
 		ck_assert(holds(p, 1));
 }
@@ -468,7 +473,7 @@ START_TEST(test_throttled_fault_holds_no_chunk_lock)
 
 	/* Resident at the limit, no overshoot, no reclaim thread: a fault on page 0 waits. */
 	pager_up(64, 0, 1, 65);
-	ck_assert_uint_eq(atomic_load(&pg->resident), 64);
+	ck_assert_uint_eq(resident_now(), 64);
 	ck_assert_int_eq(pthread_create(&t, NULL, fault_thread, (void *)0), 0);
 	for (int i = 0; i < 5000 && !atomic_load(&pg->throttle_waiters); i++)
 		nanosleep(&tick, NULL);
@@ -484,7 +489,7 @@ START_TEST(test_throttled_fault_holds_no_chunk_lock)
 	ck_assert_int_eq((intptr_t)ret, 0);
 	ck_assert_uint_eq(ps_state(state_of(0)), PS_RESIDENT);
 	ck_assert_uint_eq(ps_state(state_of(1)), PS_ABSENT);
-	ck_assert_uint_eq(atomic_load(&pg->resident), 64);
+	ck_assert_uint_eq(resident_now(), 64);
 	ck_assert_uint_eq(atomic_load(&pg->c.throttled), 1);
 }
 END_TEST
