@@ -56,7 +56,7 @@ START_TEST(test_copy_eexist_with_other_contents_fails)
 	pager_up(NPAGES, 0, 0, 1);
 	swap_out_chunk(0);
 	ck_assert_uint_eq(ps_state(state_of(0)), PS_SWAPPED);
-	plant(0, 7);		/* mapped, and not what slot holds */
+	plant(0, 7);		/* in the memfd, and not what its slot holds */
 	resident = resident_now();
 	ck_assert_int_eq(pager_fault_in(pg, 0, 1, false, buf, false), -EEXIST);
 	/* Never declared resident (let alone clean); the room reserved went back. */
@@ -89,6 +89,9 @@ START_TEST(test_zeropage_eexist_with_zeroes_is_accepted)
 	ck_assert_uint_eq(ps_state(state_of(5)), PS_RESIDENT);
 }
 END_TEST
+
+/* --- 6. a failed fault gives its room back ---------------------------------------- */
+
 START_TEST(test_failed_swap_read_gives_the_room_back)
 {
 	uint64_t resident;

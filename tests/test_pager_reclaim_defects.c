@@ -77,7 +77,7 @@ START_TEST(test_pages_a_short_scan_did_not_reach_count_as_written)
 		fprintf(stderr, "no UFFD_FEATURE_WP_ASYNC here: no scan, every page written\n");
 	for (uint64_t p = 0; p < 4; p++)
 		ck_assert_msg(ps_dirty(state_of(p)) && ps_zapped(state_of(p)),
-			      "page %llu, not reached by the scan, is not dirty",
+			      "page %llu, written, is not dirty after a scan cut short",
 			      (unsigned long long)p);
 
 	pager_clock_step(pg, 0);		/* evict: every page written out */
