@@ -205,6 +205,7 @@ int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t
 void *pager_fault_thread(void *arg);
 void *pager_reclaim_thread(void *arg);
 unsigned pager_evict_cold(struct pager *pg, uint64_t c);
+unsigned pager_clock_step(struct pager *pg, uint64_t c);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);
 uint64_t pager_fault_retries(struct pager *pg);

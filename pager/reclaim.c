@@ -297,6 +297,12 @@ unsigned pager_evict_cold(struct pager *pg, uint64_t c)
 	return evicted;
 }
 
+/* One step of the reclaim thread's clock over chunk @c (tests drive reclaim with it). */
+unsigned pager_clock_step(struct pager *pg, uint64_t c)
+{
+	return clock_chunk(pg, c);
+}
+
 void *pager_reclaim_thread(void *arg)
 {
 	struct pager *pg = arg;

@@ -5,6 +5,9 @@ check_PROGRAMS += tests/test_vmm_options tests/test_multiboot tests/test_swap_st
 TESTS += tests/test_vmm_options tests/test_multiboot tests/test_swap_store
 check_PROGRAMS += tests/test_virtio_blk
 TESTS += tests/test_virtio_blk
+# Guest RAM's huge-page policy (vmm/guest_mem.c).
+check_PROGRAMS += tests/test_guest_mem
+TESTS += tests/test_guest_mem
 VMM_TEST_LIBS = vmm/libvmm.a pager/libpager.a shadow/libshadow.a notifier/libnotifier.a $(CHECK_LIBS) \
 	$(PTHREAD_LIBS) $(CONTROL_LIBS)
 
@@ -19,6 +22,10 @@ tests_test_multiboot_LDADD = $(VMM_TEST_LIBS)
 tests_test_virtio_blk_SOURCES = tests/test_virtio_blk.c
 tests_test_virtio_blk_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_virtio_blk_LDADD = $(VMM_TEST_LIBS)
+
+tests_test_guest_mem_SOURCES = tests/test_guest_mem.c
+tests_test_guest_mem_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_guest_mem_LDADD = $(VMM_TEST_LIBS)
 
 tests_test_swap_store_SOURCES = tests/test_swap_store.c
 tests_test_swap_store_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)

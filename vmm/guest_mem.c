@@ -11,11 +11,13 @@
 
 #include "vmm/util.h"
 
+const char *guest_mem_shmem_thp_path = "/sys/kernel/mm/transparent_hugepage/shmem_enabled";
+
 /* Does the host force transparent huge pages on every shmem mapping? */
 static bool guest_mem_thp_forced(void)
 {
 	char buf[128] = "";
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "r");
+	FILE *f = fopen(guest_mem_shmem_thp_path, "r");
 
 	if (!f)
 		return false;
@@ -53,9 +55,8 @@ int guest_mem_init(struct guest_mem *mem, uint64_t size)
 	 * forces shmem THP on every mapping, MADV_NOHUGEPAGE is not enough.
 	 */
 	if (guest_mem_thp_forced()) {
-		vmm_err("guest RAM: /sys/kernel/mm/transparent_hugepage/shmem_enabled is "
-			"'force': guest RAM must stay at 4 KiB pages; set it to 'advise' or "
-			"'never'");
+		vmm_err("guest RAM: %s is 'force': guest RAM must stay at 4 KiB pages; set it "
+			"to 'advise' or 'never'", guest_mem_shmem_thp_path);
 		errno = EINVAL;
 		goto fail;
 	}
@@ -75,6 +76,9 @@ fail:
 	{
 		int e = errno;
 
+		if (mem->base)
+			munmap(mem->base, size);
+		mem->base = NULL;
 		close(mem->fd);
 		mem->fd = -1;
 		errno = e;

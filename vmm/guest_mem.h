@@ -42,6 +42,13 @@ struct guest_mem {
 	void *access_ctx;
 };
 
+/*
+ * The host's shmem THP policy, read by guest_mem_init: guest RAM stays at
+ * 4 KiB pages (MADV_NOHUGEPAGE), and where the policy is "force" (which
+ * overrides that) guest_mem_init refuses. Tests point it at a file of their own.
+ */
+extern const char *guest_mem_shmem_thp_path;
+
 /* Create the object and its mapping, and lay out the regions. */
 int guest_mem_init(struct guest_mem *mem, uint64_t size);
 /* Register every region as a KVM memslot of vm_fd. */
