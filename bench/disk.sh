@@ -7,8 +7,10 @@
 # N runs, pairs alternating) with the ratios and the targets beside.
 #
 # Rows: 4 KiB random read and write (IOPS), 1 MiB sequential read and write
-# (MiB/s), all at queue depth 1 (the guest driver keeps one request in
-# flight: guest-tests/blk.c mode=bench), O_DIRECT everywhere (vmm
+# (MiB/s) at queue depth 1 (the guest driver keeps one request in flight:
+# guest-tests/blk.c mode=bench), and 4 KiB random read and write at depth 8
+# (eight in flight on one queue; host fio then uses io_uring at
+# --iodepth=8, at depth 1 psync), O_DIRECT everywhere (vmm
 # cache=none, QEMU cache=none, fio --direct=1), so the page cache is out of
 # the picture and host fio is the device's physical limit.
 #
@@ -56,11 +58,11 @@ tsc_khz=$(awk '/^cpu MHz/ { printf "%d\n", $4 * 1000; exit }' /proc/cpuinfo)
 med() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
-# guest RW BS -> "iops mibs"
+# guest RW BS QD -> "iops mibs"
 guest_vmm() {
 	local o
 	o=$("$VMM" run -q --timeout 120 --cpus 1 --mem 256M --disk "$img,cache=none" "$BLK_IMAGE" \
-		-- mode=bench rw="$1" bs="$2" qd=1 ms=$((secs * 1000)) tsc_khz="$tsc_khz" 2>&1)
+		-- mode=bench rw="$1" bs="$2" qd="$3" ms=$((secs * 1000)) tsc_khz="$tsc_khz" 2>&1)
 	[ -n "$log" ] && echo "$o" >> "$log/disk-vmm.log"
 	sed -n 's/.*# bench:.* iops=\([0-9]*\) mibs=\([0-9]*\).*/\1 \2/p' <<<"$o" | head -1
 }
@@ -69,36 +71,38 @@ guest_qemu() {
 	o=$(timeout 180 "$QEMU" -accel kvm -kernel "$BLK_IMAGE" -device isa-debug-exit,iobase=0xf4,iosize=0x4 \
 		-serial stdio -display none -no-reboot -nodefaults -smp 1 -m 256M \
 		-drive file="$img",if=none,id=d0,format=raw,cache=none -device virtio-blk-pci,drive=d0 \
-		-append "mode=bench rw=$1 bs=$2 qd=1 ms=$((secs * 1000)) tsc_khz=$tsc_khz" 2>&1 </dev/null)
+		-append "mode=bench rw=$1 bs=$2 qd=$3 ms=$((secs * 1000)) tsc_khz=$tsc_khz" 2>&1 </dev/null)
 	[ -n "$log" ] && echo "$o" >> "$log/disk-qemu.log"
 	sed -n 's/.*# bench:.* iops=\([0-9]*\) mibs=\([0-9]*\).*/\1 \2/p' <<<"$o" | head -1
 }
 host_fio() {
-	local o
-	o=$("$FIO" --name=b --filename="$img" --rw="$1" --bs="$2" --iodepth=1 --ioengine=psync \
+	local o engine=psync
+	[ "$3" -gt 1 ] && engine=io_uring
+	o=$("$FIO" --name=b --filename="$img" --rw="$1" --bs="$2" --iodepth="$3" --ioengine=$engine \
 		--direct=1 --time_based --runtime="$secs" --minimal 2>/dev/null)
 	# terse v3: field 7/8 read KiB/s and IOPS, 48/49 write KiB/s and IOPS
 	awk -F';' '{ if ($8 + 0 > 0) print $8, int($7 / 1024); else print $49, int($48 / 1024) }' <<<"$o"
 }
 
 echo
-echo "### Disk: virtio-blk, queue depth 1, O_DIRECT ($runs runs, median; $size image, ${secs} s each)"
+echo "### Disk: virtio-blk, O_DIRECT ($runs runs, median; $size image, ${secs} s each)"
 echo
-echo "| test | host fio | vmm | QEMU | vmm / fio | target | vmm / QEMU | target |"
-echo "|---|---|---|---|---|---|---|---|"
-for t in "randread 4096 iops 0.8" "randwrite 4096 iops 0.8" "read 1048576 mibs 0.9" "write 1048576 mibs 0.9"; do
+echo "| test | depth | host fio | vmm | QEMU | vmm / fio | target | vmm / QEMU | target |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for t in "randread 4096 iops 0.8 1" "randwrite 4096 iops 0.8 1" "randread 4096 iops 0.8 8" \
+	 "randwrite 4096 iops 0.8 8" "read 1048576 mibs 0.9 1" "write 1048576 mibs 0.9 1"; do
 	set -- $t
-	rw=$1 bs=$2 unit=$3 target=$4
+	rw=$1 bs=$2 unit=$3 target=$4 qd=$5
 	f=() v=() q=()
 	for ((r = 0; r < runs; r++)); do
 		col=$([ "$unit" = iops ] && echo 1 || echo 2)
-		[ -n "$FIO" ] && f+=("$(host_fio "$rw" "$bs" | cut -d' ' -f$col)")
-		v+=("$(guest_vmm "$rw" "$bs" | cut -d' ' -f$col)")
-		[ -n "$QEMU" ] && q+=("$(guest_qemu "$rw" "$bs" | cut -d' ' -f$col)")
+		[ -n "$FIO" ] && f+=("$(host_fio "$rw" "$bs" "$qd" | cut -d' ' -f$col)")
+		v+=("$(guest_vmm "$rw" "$bs" "$qd" | cut -d' ' -f$col)")
+		[ -n "$QEMU" ] && q+=("$(guest_qemu "$rw" "$bs" "$qd" | cut -d' ' -f$col)")
 	done
 	fm=$(printf '%s\n' "${f[@]:-}" | grep . | med)
 	vm=$(printf '%s\n' "${v[@]:-}" | grep . | med)
 	qm=$(printf '%s\n' "${q[@]:-}" | grep . | med)
 	label="$([ "$bs" = 4096 ] && echo 4 KiB || echo 1 MiB) $rw ($([ "$unit" = iops ] && echo IOPS || echo MiB/s))"
-	echo "| $label | ${fm:-not run} | ${vm:-failed} | ${qm:-not run} | $(ratio "$vm" "$fm") | ≥ $target | $(ratio "$vm" "$qm") | > 1 |"
+	echo "| $label | $qd | ${fm:-not run} | ${vm:-failed} | ${qm:-not run} | $(ratio "$vm" "$fm") | ≥ $target | $(ratio "$vm" "$qm") | > 1 |"
 done

@@ -184,7 +184,12 @@ static bool serve_queue(struct blk_qthread *qt, const char **why)
 		while (ok && (r = virtq_pop(&qt->vq, &qt->chain, why)) == VIRTQ_CHAIN) {
 			uint32_t used;
 
-			if (aio && blk_aio_submit(aio, &qt->vq, &qt->chain)) {
+			/*
+			 * A lone request (nothing in flight, nothing behind it)
+			 * costs less with one pread/pwrite than through the ring.
+			 */
+			if (aio && (blk_aio_inflight(aio) || virtq_pending(&qt->vq)) &&
+			    blk_aio_submit(aio, &qt->vq, &qt->chain)) {
 				if (blk_aio_full(aio))
 					ok = aio_reap(qt, 1, why);
 				continue;

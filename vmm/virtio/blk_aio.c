@@ -14,6 +14,8 @@
  * with blk_request, after draining what is in flight. Every slot belongs
  * to the queue's I/O thread: no lock.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

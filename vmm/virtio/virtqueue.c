@@ -188,6 +188,13 @@ bool virtq_push(struct virtq *vq, uint16_t head, uint32_t len, const char **why)
 	return true;
 }
 
+bool virtq_pending(struct virtq *vq)
+{
+	uint16_t avail_idx;
+
+	return read16(vq, avail_idx_addr(vq), &avail_idx) && avail_idx != vq->last_avail;
+}
+
 bool virtq_arm(struct virtq *vq, const char **why)
 {
 	uint16_t avail_idx;

@@ -72,6 +72,8 @@ bool virtq_push(struct virtq *vq, uint16_t head, uint32_t len, const char **why)
  * chains arrived meanwhile (then drain again).
  */
 bool virtq_arm(struct virtq *vq, const char **why);
+/* Whether more chains are available now (no fence: a hint, virtq_arm decides). */
+bool virtq_pending(struct virtq *vq);
 /* Whether the driver wants an interrupt for what was pushed since the last call. */
 bool virtq_should_interrupt(struct virtq *vq);
 
