@@ -33,13 +33,20 @@ struct shadow_chunk {
 };
 
 /*
- * covered[i]: how many gfns of chunk[i] lie in a region; the chunk exists
- * exactly while it is non-zero.  nr_chunks: non-NULL entries of chunk[].
+ * covered[i]: how many gfns of chunk i lie in a region; the node exists
+ * while some covered[] is non-zero (nr_covered counts them).  chunk[i] is
+ * allocated on first use - the first spte of chunk i that becomes other
+ * than none (a fault's install, set_zero, a move) - and freed when
+ * covered[i] drops to zero, so a covered chunk that nothing ever mapped
+ * costs nothing.  chunk[i] goes from NULL to a chunk under mmu_lock only,
+ * published with a release store so that rmap walkers, which read it under
+ * their object's rmap_lock alone, see a zeroed chunk or NULL; it goes back
+ * to NULL only under both locks (region removal or move).
  */
 struct shadow_node {
-	struct shadow_chunk *chunk[NODE_ENTRIES];
+	struct shadow_chunk *_Atomic chunk[NODE_ENTRIES];
 	uint16_t covered[NODE_ENTRIES];
-	uint32_t nr_chunks;
+	uint32_t nr_covered;
 };
 
 struct shadow_dir {
@@ -82,9 +89,11 @@ struct shadow {
 	 * mmu_lock protects regions, released, the tree (root and every node,
 	 * dir and chunk) and every spte.  Tree pointers for gfns inside a
 	 * region are also read under that region's obj->rmap_lock (rmap
-	 * walks): they are written only when a chunk gains its first or loses
-	 * its last covering region, which cannot happen to chunks of a region
-	 * that the rmap_lock keeps in place.
+	 * walks): directory and node pointers are written only when a chunk
+	 * gains its first or loses its last covering region, which cannot
+	 * happen to chunks of a region that the rmap_lock keeps in place; a
+	 * chunk pointer may also go from NULL to a new chunk under mmu_lock
+	 * alone (first use, struct shadow_node), which is why it is atomic.
 	 */
 	pthread_mutex_t mmu_lock;
 	struct mn_list regions;		/* sorted by gfn, disjoint */
@@ -99,9 +108,17 @@ struct shadow {
 	atomic_uint_fast64_t table_bytes;
 };
 
-/* table.c, mmu_lock held (or the covering region's rmap_lock for lookups). */
+/*
+ * table.c, mmu_lock held (or the covering region's rmap_lock for lookups).
+ * sptep: the spte of @gfn, or NULL if its chunk was never used (the spte
+ * is none) or no region covers it.  get: the spte's value, none for NULL.
+ * populate: mmu_lock held, @gfn inside a region: the spte, allocating its
+ * chunk on first use; NULL only on ENOMEM.
+ */
 spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn);
-/* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free chunks. */
+spte_t shadow_table_get(const struct shadow *s, uint64_t gfn);
+spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn);
+/* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free nodes (uncover: chunks). */
 int shadow_table_cover(struct shadow *s, uint64_t gfn, uint64_t npages);
 void shadow_table_uncover(struct shadow *s, uint64_t gfn, uint64_t npages);
 

@@ -36,28 +36,37 @@ static uint64_t block_end(uint64_t gfn, unsigned int shift)
 	return ((gfn >> shift) + 1) << shift;
 }
 
-/*
- * The sptes of @gfn's chunk, or NULL; then *skip is the first gfn past the
- * missing level, so walks jump over holes a node or a directory at a time.
- */
-static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
-			      uint64_t *skip)
+/* The node of @gfn, or NULL; then *skip is the first gfn past the missing level. */
+static struct shadow_node *lookup_node(const struct shadow *s, uint64_t gfn,
+				       uint64_t *skip)
 {
-	struct shadow_dir *dir;
-	struct shadow_node *node;
-	struct shadow_chunk *chunk;
+	struct shadow_dir *dir = s->root[root_index(gfn)];
 
-	dir = s->root[root_index(gfn)];
 	if (!dir) {
 		*skip = block_end(gfn, DIR_SHIFT);
 		return NULL;
 	}
-	node = dir->node[dir_index(gfn)];
-	if (!node) {
+	if (!dir->node[dir_index(gfn)])
 		*skip = block_end(gfn, NODE_SHIFT);
+	return dir->node[dir_index(gfn)];
+}
+
+/*
+ * The sptes of @gfn's chunk, or NULL (never used, or not covered); then
+ * *skip is the first gfn past the missing level, so walks jump over holes
+ * a chunk, a node or a directory at a time.  Acquire: an rmap walker that
+ * sees a chunk another thread just populated sees it zeroed.
+ */
+static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
+			      uint64_t *skip)
+{
+	struct shadow_node *node = lookup_node(s, gfn, skip);
+	struct shadow_chunk *chunk;
+
+	if (!node)
 		return NULL;
-	}
-	chunk = node->chunk[node_index(gfn)];
+	chunk = atomic_load_explicit(&node->chunk[node_index(gfn)],
+				     memory_order_acquire);
 	if (!chunk) {
 		*skip = block_end(gfn, CHUNK_SHIFT);
 		return NULL;
@@ -71,6 +80,13 @@ spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn)
 	spte_t *sptes = lookup_chunk(s, gfn, &skip);
 
 	return sptes ? &sptes[chunk_index(gfn)] : NULL;
+}
+
+spte_t shadow_table_get(const struct shadow *s, uint64_t gfn)
+{
+	spte_t *sptep = shadow_table_sptep(s, gfn);
+
+	return sptep ? *sptep : SPTE_NONE;
 }
 
 static void *table_alloc(struct shadow *s, size_t size)
@@ -88,9 +104,28 @@ static void table_free(struct shadow *s, void *p, size_t size)
 	atomic_fetch_sub(&s->table_bytes, size);
 }
 
+spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn)
+{
+	uint64_t skip;
+	struct shadow_node *node = lookup_node(s, gfn, &skip);
+	unsigned int ni = node_index(gfn);
+	struct shadow_chunk *chunk;
+
+	assert(node && node->covered[ni]);
+	chunk = atomic_load_explicit(&node->chunk[ni], memory_order_relaxed);
+	if (!chunk) {
+		chunk = table_alloc(s, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		atomic_store_explicit(&node->chunk[ni], chunk, memory_order_release);
+	}
+	return &chunk->spte[chunk_index(gfn)];
+}
+
 /*
  * mmu_lock held.  Count @n gfns from @gfn (all in one chunk) as covered,
- * allocating the chunk and its parents on first coverage.
+ * allocating the chunk's node and directory on first coverage; the chunk
+ * itself waits for its first use (shadow_table_populate).
  */
 static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
@@ -103,36 +138,26 @@ static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 	nodep = &(*dirp)->node[dir_index(gfn)];
 	if (!*nodep) {
 		*nodep = table_alloc(s, sizeof(**nodep));
-		if (!*nodep)
-			goto free_dir;
+		if (!*nodep) {
+			if (!(*dirp)->nr_nodes) {
+				table_free(s, *dirp, sizeof(**dirp));
+				*dirp = NULL;
+			}
+			return -ENOMEM;
+		}
 		(*dirp)->nr_nodes++;
 	}
-	if (!(*nodep)->chunk[ni]) {
-		(*nodep)->chunk[ni] = table_alloc(s, sizeof(struct shadow_chunk));
-		if (!(*nodep)->chunk[ni])
-			goto free_node;
-		(*nodep)->nr_chunks++;
-	}
+	if (!(*nodep)->covered[ni])
+		(*nodep)->nr_covered++;
 	(*nodep)->covered[ni] += n;
 	return 0;
-
-free_node:
-	if (!(*nodep)->nr_chunks) {
-		table_free(s, *nodep, sizeof(**nodep));
-		*nodep = NULL;
-		(*dirp)->nr_nodes--;
-	}
-free_dir:
-	if (!(*dirp)->nr_nodes) {
-		table_free(s, *dirp, sizeof(**dirp));
-		*dirp = NULL;
-	}
-	return -ENOMEM;
 }
 
 /*
- * mmu_lock held.  Undo cover_chunk; the last uncover frees the chunk (whose
- * sptes the caller reset to none) and any parent left empty.
+ * mmu_lock held, and the object's rmap_lock for write (no rmap walker
+ * holds a chunk pointer).  Undo cover_chunk; the last uncover frees the
+ * chunk if it was used (its sptes the caller reset to none) and any parent
+ * left empty.
  */
 static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
@@ -140,16 +165,20 @@ static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 	struct shadow_node **nodep = &(*dirp)->node[dir_index(gfn)];
 	struct shadow_node *node = *nodep;
 	unsigned int ni = node_index(gfn);
+	struct shadow_chunk *chunk;
 
 	assert(node->covered[ni] >= n);
 	node->covered[ni] -= n;
 	if (node->covered[ni])
 		return;
-	for (unsigned int i = 0; i < CHUNK_PAGES; i++)
-		assert(is_none_spte(node->chunk[ni]->spte[i]));
-	table_free(s, node->chunk[ni], sizeof(struct shadow_chunk));
-	node->chunk[ni] = NULL;
-	if (--node->nr_chunks)
+	chunk = atomic_load_explicit(&node->chunk[ni], memory_order_relaxed);
+	if (chunk) {
+		for (unsigned int i = 0; i < CHUNK_PAGES; i++)
+			assert(is_none_spte(chunk->spte[i]));
+		atomic_store_explicit(&node->chunk[ni], NULL, memory_order_relaxed);
+		table_free(s, chunk, sizeof(*chunk));
+	}
+	if (--node->nr_covered)
 		return;
 	table_free(s, node, sizeof(*node));
 	*nodep = NULL;
