@@ -20,9 +20,12 @@
 #define NODE_ENTRIES	512
 #define DIR_SHIFT	(NODE_SHIFT + 9)	/* gfn bits 26..18 */
 #define DIR_ENTRIES	512
-#define ROOT_ENTRIES	(1ULL << (SHADOW_GFN_BITS - DIR_SHIFT))
+#define ROOT_SHIFT	(DIR_SHIFT + 9)		/* gfn bits 35..27 */
+#define ROOT_ENTRIES	512
+#define TOP_ENTRIES	(1ULL << (SHADOW_GFN_BITS - ROOT_SHIFT))	/* gfn bits 39..36 */
 
-static_assert(DIR_SHIFT + 13 == SHADOW_GFN_BITS, "root has 8192 entries");
+static_assert(ROOT_SHIFT + 4 == SHADOW_GFN_BITS, "top has 16 entries");
+static_assert(ROOT_ENTRIES == 1 << (ROOT_SHIFT - DIR_SHIFT), "root size");
 static_assert(NODE_ENTRIES == 1 << (NODE_SHIFT - CHUNK_SHIFT), "node size");
 static_assert(DIR_ENTRIES == 1 << (DIR_SHIFT - NODE_SHIFT), "dir size");
 /* During a move a gfn may be counted by its old and new range at once. */
@@ -54,9 +57,15 @@ struct shadow_dir {
 	uint32_t nr_nodes;
 };
 
+struct shadow_root {
+	struct shadow_dir *dir[ROOT_ENTRIES];
+	uint32_t nr_dirs;
+};
+
 static_assert(sizeof(struct shadow_chunk) == 512, "chunk is 512 bytes: one byte per gfn");
 static_assert(sizeof(struct shadow_node) == 5128, "node size as documented");
 static_assert(sizeof(struct shadow_dir) == 4104, "dir size as documented");
+static_assert(sizeof(struct shadow_root) == 4104, "root size as documented");
 
 struct shadow_object {
 	uint64_t npages;
@@ -86,10 +95,10 @@ struct shadow {
 	void *priv;
 
 	/*
-	 * mmu_lock protects regions, released, the tree (root and every node,
-	 * dir and chunk) and every spte.  Tree pointers for gfns inside a
-	 * region are also read under that region's obj->rmap_lock (rmap
-	 * walks): directory and node pointers are written only when a chunk
+	 * mmu_lock protects regions, released, the tree (top and every root,
+	 * dir, node and chunk) and every spte.  Tree pointers for gfns inside
+	 * a region are also read under that region's obj->rmap_lock (rmap
+	 * walks): root, directory and node pointers are written only when a chunk
 	 * gains its first or loses its last covering region, which cannot
 	 * happen to chunks of a region that the rmap_lock keeps in place; a
 	 * chunk pointer may also go from NULL to a new chunk under mmu_lock
@@ -98,7 +107,7 @@ struct shadow {
 	pthread_mutex_t mmu_lock;
 	struct mn_list regions;		/* sorted by gfn, disjoint */
 	bool released;			/* the space released us: no faults */
-	struct shadow_dir *root[ROOT_ENTRIES];
+	struct shadow_root *top[TOP_ENTRIES];
 
 	atomic_uint_fast64_t faults;
 	atomic_uint_fast64_t fault_retries;

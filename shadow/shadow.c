@@ -159,7 +159,7 @@ struct shadow *shadow_create(struct mn_space *space, void *priv)
 	s->priv = priv;
 	pthread_mutex_init(&s->mmu_lock, NULL);
 	mn_list_init(&s->regions);
-	atomic_init(&s->table_bytes, sizeof(s->root));
+	atomic_init(&s->table_bytes, sizeof(s->top));
 	if (mn_register(space, &s->sub, &shadow_mn_ops)) {
 		pthread_mutex_destroy(&s->mmu_lock);
 		free(s);

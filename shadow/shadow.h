@@ -15,21 +15,24 @@
  * mremap, and moves the sptes with it.
  *
  * The table.  Each VM (struct shadow) has one spte (shadow/spte.h) per gfn
- * covered by a region, in a four-level radix tree indexed by gfn, like a
- * page table: a root of 8192 pointers embedded in the shadow (64 KiB per
- * VM, gfn bits 39..27); a directory of 512 node pointers per 512 GiB of
- * guest-physical span in use (4,104 bytes, bits 26..18); a node of 512
+ * covered by a region, in a five-level radix tree indexed by gfn, like a
+ * page table: a top of 16 pointers embedded in the shadow (128 bytes, gfn
+ * bits 39..36); a root of 512 directory pointers per 256 TiB of
+ * guest-physical span in use (4,104 bytes, bits 35..27); a directory of
+ * 512 node pointers per 512 GiB of span in use (4,104 bytes, bits
+ * 26..18); a node of 512
  * chunk pointers and 512 coverage counts per GiB of span in use (5,128
  * bytes, bits 17..9), allocated when a region covers part of it; a chunk
  * of 512 sptes per 2 MiB (512 bytes, one byte per spte, bits 8..0),
  * allocated on first use: when the first spte of those 2 MiB becomes
  * other than none (a fault installs it, set_zero, a region move carries
- * one there, or shadow_sptep() hands out its address).  Lookup is four
- * dependent loads, O(1).  Nodes and chunks are freed when no region
- * covers them any more.  So for guest RAM the table costs 5,128 bytes per
- * GiB covered plus 512 bytes per 2 MiB ever mapped (at most 267,272 bytes
- * per GiB, 0.025%), plus 64 KiB per VM and 4,104 bytes per 512 GiB of
- * span, whatever the holes between regions: a table whose pages nothing
+ * one there, or shadow_sptep() hands out its address).  Lookup is five
+ * dependent loads, O(1).  Every level is freed when no region covers it
+ * any more.  So for guest RAM the table costs 5,128 bytes per GiB covered
+ * plus 512 bytes per 2 MiB ever mapped (at most 267,272 bytes per GiB,
+ * 0.025%), plus 128 bytes per VM, 4,104 bytes per 256 TiB and 4,104 bytes
+ * per 512 GiB of span, whatever the holes between regions (8,336 bytes
+ * for a VM below 512 GiB): a table whose pages nothing
  * maps (a VMM consumer's, which touches a few device buffers) costs next
  * to nothing.  A chunk is not freed when its sptes go back to none (rmap
  * walkers may hold its address under the rmap_lock alone).  gfns are

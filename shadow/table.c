@@ -10,9 +10,14 @@
 
 /* --- the radix tree --------------------------------------------------------- */
 
-static uint64_t root_index(uint64_t gfn)
+static uint64_t top_index(uint64_t gfn)
 {
-	return gfn >> DIR_SHIFT;
+	return gfn >> ROOT_SHIFT;
+}
+
+static unsigned int root_index(uint64_t gfn)
+{
+	return (gfn >> DIR_SHIFT) & (ROOT_ENTRIES - 1);
 }
 
 static unsigned int dir_index(uint64_t gfn)
@@ -40,8 +45,14 @@ static uint64_t block_end(uint64_t gfn, unsigned int shift)
 static struct shadow_node *lookup_node(const struct shadow *s, uint64_t gfn,
 				       uint64_t *skip)
 {
-	struct shadow_dir *dir = s->root[root_index(gfn)];
+	struct shadow_root *root = s->top[top_index(gfn)];
+	struct shadow_dir *dir;
 
+	if (!root) {
+		*skip = block_end(gfn, ROOT_SHIFT);
+		return NULL;
+	}
+	dir = root->dir[root_index(gfn)];
 	if (!dir) {
 		*skip = block_end(gfn, DIR_SHIFT);
 		return NULL;
@@ -54,8 +65,8 @@ static struct shadow_node *lookup_node(const struct shadow *s, uint64_t gfn,
 /*
  * The sptes of @gfn's chunk, or NULL (never used, or not covered); then
  * *skip is the first gfn past the missing level, so walks jump over holes
- * a chunk, a node or a directory at a time.  Acquire: an rmap walker that
- * sees a chunk another thread just populated sees it zeroed.
+ * a chunk, a node, a directory or a root at a time.  Acquire: an rmap
+ * walker that sees a chunk another thread just populated sees it zeroed.
  */
 static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
 			      uint64_t *skip)
@@ -124,33 +135,49 @@ spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn)
 
 /*
  * mmu_lock held.  Count @n gfns from @gfn (all in one chunk) as covered,
- * allocating the chunk's node and directory on first coverage; the chunk
- * itself waits for its first use (shadow_table_populate).
+ * allocating the chunk's node, directory and root on first coverage; the
+ * chunk itself waits for its first use (shadow_table_populate).
  */
 static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
-	struct shadow_dir **dirp = &s->root[root_index(gfn)];
+	struct shadow_root **rootp = &s->top[top_index(gfn)];
+	struct shadow_dir **dirp;
 	struct shadow_node **nodep;
 	unsigned int ni = node_index(gfn);
 
-	if (!*dirp && !(*dirp = table_alloc(s, sizeof(**dirp))))
+	if (!*rootp && !(*rootp = table_alloc(s, sizeof(**rootp))))
 		return -ENOMEM;
+	dirp = &(*rootp)->dir[root_index(gfn)];
+	if (!*dirp) {
+		*dirp = table_alloc(s, sizeof(**dirp));
+		if (!*dirp)
+			goto free_root;
+		(*rootp)->nr_dirs++;
+	}
 	nodep = &(*dirp)->node[dir_index(gfn)];
 	if (!*nodep) {
 		*nodep = table_alloc(s, sizeof(**nodep));
-		if (!*nodep) {
-			if (!(*dirp)->nr_nodes) {
-				table_free(s, *dirp, sizeof(**dirp));
-				*dirp = NULL;
-			}
-			return -ENOMEM;
-		}
+		if (!*nodep)
+			goto free_dir;
 		(*dirp)->nr_nodes++;
 	}
 	if (!(*nodep)->covered[ni])
 		(*nodep)->nr_covered++;
 	(*nodep)->covered[ni] += n;
 	return 0;
+
+free_dir:
+	if (!(*dirp)->nr_nodes) {
+		table_free(s, *dirp, sizeof(**dirp));
+		*dirp = NULL;
+		(*rootp)->nr_dirs--;
+	}
+free_root:
+	if (!(*rootp)->nr_dirs) {
+		table_free(s, *rootp, sizeof(**rootp));
+		*rootp = NULL;
+	}
+	return -ENOMEM;
 }
 
 /*
@@ -161,7 +188,8 @@ static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
  */
 static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
-	struct shadow_dir **dirp = &s->root[root_index(gfn)];
+	struct shadow_root **rootp = &s->top[top_index(gfn)];
+	struct shadow_dir **dirp = &(*rootp)->dir[root_index(gfn)];
 	struct shadow_node **nodep = &(*dirp)->node[dir_index(gfn)];
 	struct shadow_node *node = *nodep;
 	unsigned int ni = node_index(gfn);
@@ -186,6 +214,10 @@ static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 		return;
 	table_free(s, *dirp, sizeof(**dirp));
 	*dirp = NULL;
+	if (--(*rootp)->nr_dirs)
+		return;
+	table_free(s, *rootp, sizeof(**rootp));
+	*rootp = NULL;
 }
 
 /* Pages from @gfn to @end or to the end of gfn's chunk, whichever is first. */

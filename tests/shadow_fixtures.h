@@ -15,8 +15,9 @@
 #include "shadow/shadow.h"
 
 #define GIB_PAGES	(1ULL << 18)
-#define ROOT_BYTES	(8192 * 8)
-#define DIR_BYTES	4104
+#define TOP_BYTES	(16 * 8)	/* an empty table: the top level */
+/* A root and a directory (4,104 bytes each): what gfns below 512 GiB need. */
+#define DIRS_BYTES	(2 * 4104)
 #define NODE_BYTES	5128
 #define CHUNK_BYTES	512	/* one byte per spte */
 

@@ -36,13 +36,13 @@ START_TEST(test_table_costs_nodes_at_coverage_and_chunks_on_first_use)
 	struct shadow_walk w;
 	uint64_t n = 0;
 
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES);
 
 	/* 1 GiB, aligned: one node, one directory; no chunk until used. */
 	shadow_object_destroy(obj);
 	obj = shadow_object_create(4 * GIB_PAGES, &obj);
 	lo = add(vm, obj, 0, GIB_PAGES, 0);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES);
 	/* Reads, walks and invalidations allocate nothing. */
 	for (uint64_t g = 0; g < GIB_PAGES; g += 4099)
 		ck_assert(is_none_spte(get(vm, g)));
@@ -57,34 +57,42 @@ START_TEST(test_table_costs_nodes_at_coverage_and_chunks_on_first_use)
 		mn_invalidate_range_start(space, &r, 0, GIB_PAGES);
 		mn_invalidate_range_end(&r);
 	}
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES);
 
 	/* A fault uses its chunk; a second in the same chunk costs nothing. */
 	touch(7);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
 	touch(300);
 	touch(1000);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + 2 * CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + 2 * CHUNK_BYTES);
 	/* Zapped, it stays: the chunk is freed with its region. */
 	pager_set(vm, 1000, SPTE_NONE);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + 2 * CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + 2 * CHUNK_BYTES);
 	shadow_region_remove(lo);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES);
 
 	/* The VMM's 4 GiB layout: 3 GiB at 0, 1 GiB at 4 GiB; the hole
 	 * costs nothing, and every chunk used makes 267,272 bytes per GiB. */
 	lo = add(vm, obj, 0, 3 * GIB_PAGES, 0);
 	hi = add(vm, obj, 3 * GIB_PAGES, GIB_PAGES, 4 * GIB_PAGES);
-	ck_assert_uint_eq(table_bytes() - ROOT_BYTES - DIR_BYTES, 4 * NODE_BYTES);
+	ck_assert_uint_eq(table_bytes() - TOP_BYTES - DIRS_BYTES, 4 * NODE_BYTES);
 	for (uint64_t g = 0; g < 5 * GIB_PAGES; g += 512)
 		if (g < 3 * GIB_PAGES || g >= 4 * GIB_PAGES)
 			touch(g + 511);
-	ck_assert_uint_eq(table_bytes() - ROOT_BYTES - DIR_BYTES, 4 * 267272ULL);
+	ck_assert_uint_eq(table_bytes() - TOP_BYTES - DIRS_BYTES, 4 * 267272ULL);
 
 	/* Everything is freed with the regions. */
 	shadow_region_remove(hi);
 	shadow_region_remove(lo);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES);
+
+	/* The last gfn: its own root, directory and node, freed with it. */
+	lo = add(vm, obj, 0, 1, SHADOW_GFN_LIMIT - 1);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES);
+	touch(SHADOW_GFN_LIMIT - 1);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
+	shadow_region_remove(lo);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES);
 }
 END_TEST
 
@@ -102,10 +110,10 @@ START_TEST(test_unused_chunk_still_refuses_uncovered_gfns)
 	ck_assert_ptr_null(shadow_sptep(vm, 9));
 	shadow_unlock(vm);
 	ck_assert(is_none_spte(get(vm, 15)));
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES);
 	/* Used now; gfns of the chunk outside the region are still refused. */
 	ck_assert_int_eq(fault(vm, 12, 64, 0, &res), 8);	/* clipped at 19 */
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
 	ck_assert_int_eq(shadow_get_spte(vm, 20, &spte), -EFAULT);
 	ck_assert_int_eq(fault(vm, 25, 1, 0, &res), -EFAULT);
 }
@@ -128,7 +136,7 @@ START_TEST(test_rmap_sptep_is_null_until_the_chunk_is_used)
 	}
 	shadow_rmap_unlock(obj);
 	ck_assert_int_eq(found, 1);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES);
 
 	touch(2021);	/* a neighbour uses the chunk */
 	shadow_rmap_lock(obj);
@@ -151,11 +159,11 @@ START_TEST(test_move_carries_used_chunks_only)
 	r = add(vm, obj, 0, 1024, 0);
 	touch(600);
 	pager_set(vm, 700, make_zero_spte());
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
 
 	/* Far away: chunk 1's sptes land in chunk 9; chunks 0 and 1 go. */
 	ck_assert_int_eq(shadow_region_move(r, 4096), 0);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
 	ck_assert(is_access_track_spte(get(vm, 4096 + 600)));
 	ck_assert_uint_eq(get(vm, 4096 + 700), make_zero_spte());
 	ck_assert(is_none_spte(get(vm, 4096 + 10)));
@@ -167,7 +175,7 @@ START_TEST(test_move_carries_used_chunks_only)
 	ck_assert(is_none_spte(get(vm, 4096 + 600)));
 	ck_assert(is_none_spte(get(vm, 4096 + 700)));
 	shadow_region_remove(r);
-	ck_assert_uint_eq(table_bytes(), ROOT_BYTES);
+	ck_assert_uint_eq(table_bytes(), TOP_BYTES);
 }
 END_TEST
 
@@ -179,12 +187,12 @@ START_TEST(test_regions_sharing_a_chunk_keep_it_until_both_go)
 	a = add(vm, obj, 0, 10, 100);
 	b = add(vm, obj, 10, 10, 110);
 	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES);
+	ck_assert_uint_eq(st.table_bytes, TOP_BYTES + DIRS_BYTES + NODE_BYTES);
 	pager_set(vm, 105, make_zero_spte());
 	shadow_region_remove(b);
 	ck_assert_uint_eq(get(vm, 105), make_zero_spte());
 	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
+	ck_assert_uint_eq(st.table_bytes, TOP_BYTES + DIRS_BYTES + NODE_BYTES + CHUNK_BYTES);
 	/* A region added where b was starts from none. */
 	b = add(vm, obj, 10, 10, 110);
 	ck_assert(is_none_spte(get(vm, 110)));

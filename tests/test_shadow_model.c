@@ -33,11 +33,14 @@
 
 #define GIB_PAGES	(1ULL << 18)
 #define DIR_PAGES	(1ULL << 27)
+#define ROOT_PAGES	(1ULL << 36)	/* gfns per root of the table: 256 TiB */
 
 static const uint64_t obj_pages[NOBJS] = { 700, 300 };
 
 /* Where regions go: near 0, and across a node and a directory boundary. */
-static const uint64_t gfn_bases[] = { 0, 1500, GIB_PAGES - 300, DIR_PAGES - 200 };
+static const uint64_t gfn_bases[] = {
+	0, 1500, GIB_PAGES - 300, DIR_PAGES - 200, ROOT_PAGES - 200
+};
 
 struct model_region {
 	bool used;
@@ -514,7 +517,8 @@ static void check_stats(void)
 					present += !!(m.reg[i].spte[k] & SPTE_PRESENT_MASK);
 		shadow_get_stats(m.vm[vm], &st);
 		expect_u64(st.present, present);
-		uint64_t fixed = 8192 * 8 + distinct_blocks(vm, 27) * 4104 +
+		uint64_t fixed = 16 * 8 + distinct_blocks(vm, 36) * 4104 +
+				 distinct_blocks(vm, 27) * 4104 +
 				 distinct_blocks(vm, 18) * 5128;
 
 		/* Chunks: every one holding an spte other than none, at
