@@ -20,22 +20,21 @@
  * bits 39..36); a root of 512 directory pointers per 256 TiB of
  * guest-physical span in use (4,104 bytes, bits 35..27); a directory of
  * 512 node pointers per 512 GiB of span in use (4,104 bytes, bits
- * 26..18); a node of 512
- * chunk pointers and 512 coverage counts per GiB of span in use (5,128
- * bytes, bits 17..9), allocated when a region covers part of it; a chunk
- * of 512 sptes per 2 MiB (512 bytes, one byte per spte, bits 8..0),
- * allocated on first use: when the first spte of those 2 MiB becomes
- * other than none (a fault installs it, set_zero, a region move carries
- * one there, or shadow_sptep() hands out its address).  Lookup is five
- * dependent loads, O(1).  Every level is freed when no region covers it
- * any more.  So for guest RAM the table costs 5,128 bytes per GiB covered
- * plus 512 bytes per 2 MiB ever mapped (at most 267,272 bytes per GiB,
- * 0.025%), plus 128 bytes per VM, 4,104 bytes per 256 TiB and 4,104 bytes
- * per 512 GiB of span, whatever the holes between regions (8,336 bytes
- * for a VM below 512 GiB): a table whose pages nothing
- * maps (a VMM consumer's, which touches a few device buffers) costs next
- * to nothing.  A chunk is not freed when its sptes go back to none (rmap
- * walkers may hold its address under the rmap_lock alone).  gfns are
+ * 26..18); a node of 512 chunk pointers and 512 coverage counts per GiB of
+ * span in use (5,128 bytes, bits 17..9).  These are allocated when a
+ * region covers part of their span.  A chunk of 512 sptes per 2 MiB (512
+ * bytes, one byte per spte, bits 8..0) is allocated on first use: when the
+ * first spte of those 2 MiB becomes other than none (a fault installs it,
+ * set_zero, a region move carries one there, or shadow_sptep() hands out
+ * its address).  Lookup is five dependent loads, O(1).  Every level is
+ * freed when no region covers it any more; a chunk is not freed when its
+ * sptes go back to none (rmap walkers may hold its address under the
+ * rmap_lock alone).  So for guest RAM the table costs 5,128 bytes per GiB
+ * covered plus 512 bytes per 2 MiB ever mapped (at most 267,272 bytes per
+ * GiB, 0.025%), plus 128 bytes per VM and 4,104 bytes per 256 TiB and per
+ * 512 GiB of span, whatever the holes between regions (8,336 bytes for a
+ * VM below 512 GiB): a table whose pages nothing maps (a VMM consumer's,
+ * which touches a few device buffers) costs next to nothing.  gfns are
  * below SHADOW_GFN_LIMIT (52-bit guest-physical addresses).
  * shadow_get_stats() reports the bytes in use.
  *
@@ -65,7 +64,11 @@
  *    not across resolve callbacks, I/O or waits.  Taken with shadow_lock()
  *    by callers that use the spte-level functions below.
  * A region's fields are therefore stable under either its object's
- * rmap_lock or its shadow's mmu_lock.  Statistics are C11 atomics.
+ * rmap_lock or its shadow's mmu_lock.  The table's levels for a region's
+ * gfns change only under both locks, except that a chunk may be allocated
+ * (first use) under mmu_lock alone: its pointer is an atomic, published
+ * with release and read with acquire, so an rmap walker under the
+ * rmap_lock sees NULL or a zeroed chunk.  Statistics are C11 atomics.
  *
  * Lifetimes: the caller destroys a shadow before the objects it maps, an
  * object only when no region maps it, and keeps objects alive while any
@@ -224,9 +227,10 @@ int shadow_spte_set_none(struct shadow *s, spte_t *sptep);
  * used since, see "The table" above), setting w->gfn and w->sptep; gfns in
  * a chunk but outside every region read as none.  Skips absent chunks and
  * nodes without visiting their gfns (their sptes are all none), so a walk
- * over holes and over never-mapped memory is cheap.  The body may rewrite *w->sptep through the
- * spte transition helpers, which keep none as none; an spte outside every
- * region must stay none (use shadow_sptep() to tell).
+ * over holes and over never-mapped memory is cheap.  The body may rewrite
+ * *w->sptep through the spte transition helpers, which keep none as none;
+ * an spte outside every region must stay none (use shadow_find_region()
+ * to tell).
  *
  *	struct shadow_walk w;
  *	for_each_shadow_spte(s, start, end, &w)

@@ -123,6 +123,8 @@ spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn)
 	struct shadow_chunk *chunk;
 
 	assert(node && node->covered[ni]);
+	if (!node || !node->covered[ni])
+		return NULL;	/* not covered: nothing to populate */
 	chunk = atomic_load_explicit(&node->chunk[ni], memory_order_relaxed);
 	if (!chunk) {
 		chunk = table_alloc(s, sizeof(*chunk));
