@@ -46,7 +46,14 @@ for h in "1. Demand paging" "2. Overcommitted" "6. Working set" "7. Swap store I
 	 "3. Start to exit" "4. VMM overhead" "5. Reclaim"; do
 	grep -q "^### $h" "$out/tables.md" || fail "no table '$h' in tables.md"
 done
-[ "$(grep -c '^|---' "$out/tables.md")" -eq 7 ] || fail "tables.md does not hold 7 tables"
+grep -q "^#### Per-page metadata" "$out/tables.md" || fail "no metadata table in tables.md"
+[ "$(grep -c '^|---' "$out/tables.md")" -eq 8 ] || fail "tables.md does not hold 8 tables"
+# The metadata rows: every run passed and reported its breakdown, which adds up.
+awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+	 { n++ }
+	 $h["rc"] != 1 || $h["metadata_bytes"] <= 0 ||
+	 $h["metadata_bytes"] != $h["state_bytes"] + $h["table_bytes"] + $h["checksum_bytes"] + $h["lock_bytes"] { print; bad = 1 }
+	 END { exit bad || n != 3 }' "$out/metadata.csv" || fail "metadata.csv: a row failed or does not add up"
 
 # The demand rows measured what they claim: swap-ins and minor faults happened.
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }

@@ -59,6 +59,8 @@ void pager_spte_update(struct pager *pg, uint64_t p, enum spte_update what)
 	struct shadow_rmap_iter it;
 
 	for_each_rmap_spte(pg->obj, p, &it) {
+		if (!it.sptep)
+			continue;	/* a table chunk never used: none, and stays so */
 		shadow_lock(it.shadow);
 		if (what == SU_WRITTEN)
 			*it.sptep = spte_mark_written(*it.sptep);
@@ -80,7 +82,7 @@ bool pager_harvest_consumer_dirty(struct pager *pg, uint64_t p)
 	bool dirty = false;
 
 	for_each_rmap_spte(pg->obj, p, &it) {
-		if (it.shadow != pg->vmm_shadow)
+		if (it.shadow != pg->vmm_shadow || !it.sptep)
 			continue;
 		shadow_lock(it.shadow);
 		dirty |= is_dirty_spte(*it.sptep);

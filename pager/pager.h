@@ -133,7 +133,7 @@ void pager_balloon_deflated(struct pager *pg, uint64_t pages);
 void pager_stats_write(struct pager *pg);
 /* The summary at exit: a few labelled lines, through the log callback. */
 void pager_stats_summary(struct pager *pg);
-/* Bytes of per-page metadata: state words, secondary tables, checksums. */
+/* Bytes of per-page metadata: state words, secondary tables, checksums, chunk locks (stats.c). */
 uint64_t pager_metadata_bytes(struct pager *pg);
 
 /* --- control (docs/notifier-protocol.md, the control socket) ----------------- */

@@ -151,11 +151,62 @@ void pager_get_status(struct pager *pg, struct pager_status *st)
 	};
 }
 
+/*
+ * Per-page metadata, everything the pager keeps per guest page or per
+ * swap slot, counted where it lives:
+ *  state      the state words, 4 bytes per guest page (pager/page_state.h),
+ *             counted whole although they are an anonymous mapping whose
+ *             untouched pages cost no host memory;
+ *  tables     both secondary tables (the vCPUs' and the VMM consumers'):
+ *             roots, nodes and the chunks in use (shadow/shadow.h), so
+ *             they grow with the memory the vCPUs and handles touched;
+ *  checksums  the swap store's blocks of checksums and allocation bits and
+ *             their directory (pager/swap_store.h): 4.1 bytes per slot in
+ *             use, rounded up to blocks of 4,096 slots;
+ *  locks      the chunk locks, one pthread_mutex_t per CHUNK_PAGES pages.
+ * Not counted: buffers of a fixed size (fault, reclaim and handle
+ * buffers), the start-up mincore vector (1 byte per page, freed before the
+ * guest runs) and the allocator's own headers.
+ */
+struct pager_metadata {
+	uint64_t state, tables, checksums, locks;
+};
+
+static uint64_t metadata_get(struct pager *pg, struct pager_metadata *m)
+{
+	struct shadow_stats ss = { 0 };
+
+	*m = (struct pager_metadata){
+		.state = pg->npages * sizeof(*pg->state),
+		.locks = pg->nchunks * sizeof(*pg->chunk_locks),
+	};
+	if (pg->shadow) {
+		shadow_get_stats(pg->shadow, &ss);
+		m->tables += ss.table_bytes;
+	}
+	if (pg->vmm_shadow) {
+		shadow_get_stats(pg->vmm_shadow, &ss);
+		m->tables += ss.table_bytes;
+	}
+	if (pg->limited)
+		m->checksums = swap_store_metadata_bytes(&pg->store);
+	return m->state + m->tables + m->checksums + m->locks;
+}
+
+uint64_t pager_metadata_bytes(struct pager *pg)
+{
+	struct pager_metadata m;
+
+	return metadata_get(pg, &m);
+}
+
 static int stats_format(struct pager *pg, char *buf, size_t len)
 {
 	struct pager_counters *c = &pg->c;
 	struct swap_store *st = &pg->store;
 	struct shadow_stats vs = { 0 };	/* the VMM consumers' secondary MMU */
+	struct pager_metadata md;
+	uint64_t md_total = metadata_get(pg, &md);
 	struct pager_status s;
 
 	pager_get_status(pg, &s);
@@ -201,6 +252,10 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		"  \"vmm_mmu_retries\": %llu,\n"
 		"  \"vmm_mmu_zapped\": %llu,\n"
 		"  \"metadata_bytes\": %llu,\n"
+		"  \"metadata_state_bytes\": %llu,\n"
+		"  \"metadata_table_bytes\": %llu,\n"
+		"  \"metadata_checksum_bytes\": %llu,\n"
+		"  \"metadata_lock_bytes\": %llu,\n"
 		"  \"fault_p50_ns\": %llu,\n"
 		"  \"fault_p99_ns\": %llu,\n"
 		"  \"elapsed_ms\": %llu\n"
@@ -223,7 +278,9 @@ static int stats_format(struct pager *pg, char *buf, size_t len)
 		LOAD(c->write_failures), LOAD(st->read_errors), LOAD(st->checksum_errors),
 		LOAD(c->vmm_accesses), (unsigned long long)vs.faults,
 		(unsigned long long)vs.fault_retries, (unsigned long long)vs.zapped,
-		(unsigned long long)pager_metadata_bytes(pg),
+		(unsigned long long)md_total, (unsigned long long)md.state,
+		(unsigned long long)md.tables, (unsigned long long)md.checksums,
+		(unsigned long long)md.locks,
 		(unsigned long long)s.fault_p50_ns, (unsigned long long)s.fault_p99_ns,
 		(unsigned long long)s.elapsed_ms);
 }
@@ -333,31 +390,14 @@ void pager_stats_summary(struct pager *pg)
 		   LOAD(c->zero_drops), LOAD(c->clean_drops));
 	pager_info("pager: swap      %.1f MiB written, %.1f MiB read",
 		   LOAD(pg->store.bytes_written) / 1048576.0, LOAD(pg->store.bytes_read) / 1048576.0);
-	pager_info("pager: metadata  %.2f MiB (state words, secondary tables, checksums)",
-		   pager_metadata_bytes(pg) / 1048576.0);
-}
+	{
+		struct pager_metadata md;
+		double total = metadata_get(pg, &md) / 1048576.0;
 
-/*
- * Per-page metadata: the state words, every secondary table (the vCPUs'
- * shadow and the handles'), and the swap store's checksums.
- */
-uint64_t pager_metadata_bytes(struct pager *pg)
-{
-	struct shadow_stats ss = { 0 };
-	uint64_t bytes = pg->npages * sizeof(*pg->state);
-
-	if (pg->shadow) {
-		shadow_get_stats(pg->shadow, &ss);
-		bytes += ss.table_bytes;
+		pager_info("pager: metadata  %.2f MiB, %.2f MiB per GiB of guest RAM (state words "
+			   "%.2f, secondary tables %.2f, checksums %.2f, chunk locks %.2f MiB)",
+			   total, pg->npages ? total * 262144.0 / pg->npages : 0,
+			   md.state / 1048576.0, md.tables / 1048576.0,
+			   md.checksums / 1048576.0, md.locks / 1048576.0);
 	}
-	if (pg->vmm_shadow) {
-		shadow_get_stats(pg->vmm_shadow, &ss);
-		bytes += ss.table_bytes;
-	}
-	if (pg->limited) {
-		pthread_mutex_lock(&pg->store.lock);
-		bytes += pg->store.sums_cap * sizeof(*pg->store.sums);
-		pthread_mutex_unlock(&pg->store.lock);
-	}
-	return bytes;
 }

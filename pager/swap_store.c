@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "pager/swap_store.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -281,31 +282,102 @@ void swap_store_close(struct swap_store *st)
 	if (st->fd >= 0)
 		close(st->fd);
 	st->fd = -1;
-	free(st->free);
-	free(st->sums);
+	for (uint64_t b = 0; b < st->nr_blocks; b++)
+		free(st->blocks[b]);
+	free(st->blocks);
 	free(st->dir);
-	st->free = NULL;
-	st->sums = NULL;
+	st->blocks = NULL;
+	st->nr_blocks = st->nr_live = st->first_free = 0;
 	st->dir = NULL;
 }
 
-/* lock held: make room for checksums up to @slot. */
-static bool sums_reserve(struct swap_store *st, uint64_t slot)
-{
-	uint64_t cap = st->sums_cap ? st->sums_cap : 4096;
-	uint32_t *p;
+/* --- slots and their checksums ------------------------------------------------------ */
 
-	if (slot < st->sums_cap)
+/* lock held: the block of @slot, or NULL if none of its slots is allocated. */
+static struct swap_block *slot_block(const struct swap_store *st, uint64_t slot)
+{
+	uint64_t b = slot >> SWAP_BLOCK_SHIFT;
+
+	return b < st->nr_blocks ? st->blocks[b] : NULL;
+}
+
+/* lock held: the checksum recorded for @slot; 0 for a free slot. */
+static uint32_t slot_sum(const struct swap_store *st, uint64_t slot)
+{
+	struct swap_block *blk = slot_block(st, slot);
+
+	return blk ? blk->sums[slot & (SWAP_BLOCK_SLOTS - 1)] : 0;
+}
+
+/* lock held: room in the directory for block @b (doubling: 8 bytes per block). */
+static bool blocks_reserve(struct swap_store *st, uint64_t b)
+{
+	uint64_t n = st->nr_blocks ? st->nr_blocks : 16;
+	struct swap_block **p;
+
+	if (b < st->nr_blocks)
 		return true;
-	/* Grow by a quarter: at most 25% of the checksums' memory unused. */
-	while (cap <= slot)
-		cap += cap / 4;
-	p = realloc(st->sums, cap * sizeof(*p));
+	while (n <= b)
+		n *= 2;
+	p = realloc(st->blocks, n * sizeof(*p));
 	if (!p)
 		return false;
-	st->sums = p;
-	st->sums_cap = cap;
+	memset(p + st->nr_blocks, 0, (n - st->nr_blocks) * sizeof(*p));
+	st->blocks = p;
+	st->nr_blocks = n;
 	return true;
+}
+
+/* lock held: the first clear bit of a block that is not full. */
+static unsigned block_first_free(const struct swap_block *blk)
+{
+	for (unsigned w = 0; ; w++)
+		if (~blk->used[w])
+			return w * 64 + __builtin_ctzll(~blk->used[w]);
+}
+
+/*
+ * lock held: allocate the lowest free slot, or SWAP_NO_SLOT when a block
+ * device is full or memory for a block is lacking.
+ */
+static uint64_t slot_take(struct swap_store *st)
+{
+	uint64_t b = st->first_free, slot;
+	struct swap_block *blk;
+	unsigned i;
+
+	for (;; b++) {
+		if (st->max_slots && b << SWAP_BLOCK_SHIFT >= st->max_slots)
+			return SWAP_NO_SLOT;
+		blk = slot_block(st, b << SWAP_BLOCK_SHIFT);
+		if (!blk || blk->nr_used < SWAP_BLOCK_SLOTS)
+			break;
+		st->first_free = b + 1;
+	}
+	i = blk ? block_first_free(blk) : 0;
+	slot = (b << SWAP_BLOCK_SHIFT) + i;
+	if (st->max_slots && slot >= st->max_slots)
+		return SWAP_NO_SLOT;	/* the block device is full */
+	if (!blk) {
+		if (!blocks_reserve(st, b) || !(blk = calloc(1, sizeof(*blk))))
+			return SWAP_NO_SLOT;
+		st->blocks[b] = blk;
+		st->nr_live++;
+	}
+	blk->used[i / 64] |= 1ULL << (i % 64);
+	blk->nr_used++;
+	st->first_free = b;
+	return slot;
+}
+
+uint64_t swap_store_metadata_bytes(struct swap_store *st)
+{
+	uint64_t bytes;
+
+	pthread_mutex_lock(&st->lock);
+	bytes = st->nr_live * sizeof(struct swap_block) + st->nr_blocks * sizeof(*st->blocks);
+	pthread_mutex_unlock(&st->lock);
+	return bytes;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -321,19 +393,16 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 
 	pthread_mutex_lock(&st->lock);
 	while (got < n) {
+		uint64_t slot;
+
 		if (st->enospc_at && st->in_use >= st->enospc_at)
 			break;
-		if (st->max_slots && !st->nr_free && st->next_fresh >= st->max_slots)
-			break;	/* the block device is full */
 		if (st->cap_slots && st->in_use >= st->cap_slots)
 			break;	/* the configured cap is reached: full as well */
-		if (st->nr_free) {
-			slots[got++] = st->free[--st->nr_free];
-		} else {
-			if (!sums_reserve(st, st->next_fresh))
-				break;
-			slots[got++] = st->next_fresh++;
-		}
+		slot = slot_take(st);
+		if (slot == SWAP_NO_SLOT)
+			break;	/* a full block device, or no memory for a block */
+		slots[got++] = slot;
 		st->in_use++;
 	}
 	pthread_mutex_unlock(&st->lock);
@@ -343,25 +412,29 @@ unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n)
 
 void swap_slot_free(struct swap_store *st, uint64_t slot)
 {
-	pthread_mutex_lock(&st->lock);
-	/* A freed slot's checksum is forgotten: nothing may verify against it. */
-	if (slot < st->sums_cap)
-		st->sums[slot] = 0;
-	if (st->nr_free == st->free_cap) {
-		uint64_t cap = st->free_cap ? st->free_cap * 2 : 1024;
-		uint64_t *p = realloc(st->free, cap * sizeof(*p));
+	uint64_t b = slot >> SWAP_BLOCK_SHIFT;
+	unsigned i = slot & (SWAP_BLOCK_SLOTS - 1);
+	struct swap_block *blk;
 
-		if (!p) {
-			/* Leak the slot rather than fail: it is only file space. */
-			st->in_use--;
-			pthread_mutex_unlock(&st->lock);
-			return;
-		}
-		st->free = p;
-		st->free_cap = cap;
+	pthread_mutex_lock(&st->lock);
+	blk = slot_block(st, slot);
+	assert(blk && (blk->used[i / 64] >> (i % 64) & 1));
+	if (!blk || !(blk->used[i / 64] >> (i % 64) & 1)) {
+		pthread_mutex_unlock(&st->lock);	/* not allocated: nothing to free */
+		return;
 	}
-	st->free[st->nr_free++] = slot;
+	/* A freed slot's checksum is forgotten: nothing may verify against it. */
+	blk->sums[i] = 0;
+	blk->used[i / 64] &= ~(1ULL << (i % 64));
 	st->in_use--;
+	if (b < st->first_free)
+		st->first_free = b;
+	if (!--blk->nr_used) {
+		/* Its last slot: the block goes (all its checksums are 0). */
+		free(blk);
+		st->blocks[b] = NULL;
+		st->nr_live--;
+	}
 	pthread_mutex_unlock(&st->lock);
 }
 
@@ -503,9 +576,13 @@ int swap_write(struct swap_store *st, const uint64_t *slots, const uint64_t *pag
 		}
 		for (unsigned k = 0; k < run; k++) {
 			uint64_t sum = swap_checksum(pages[i + k], b + (uint64_t)(i + k) * PAGE_SIZE);
+			struct swap_block *blk;
 
 			pthread_mutex_lock(&st->lock);
-			st->sums[slots[i + k]] = (uint32_t)sum;
+			blk = slot_block(st, slots[i + k]);
+			assert(blk);	/* allocated, so its block exists */
+			if (blk)
+				blk->sums[slots[i + k] & (SWAP_BLOCK_SLOTS - 1)] = (uint32_t)sum;
 			pthread_mutex_unlock(&st->lock);
 			if (st->corrupt_at && nth >= st->corrupt_at) {
 				/* Whole slot rewritten: O_DIRECT writes whole blocks. */
@@ -546,7 +623,7 @@ int swap_read_run(struct swap_store *st, uint64_t slot, const uint64_t *pages,
 		uint32_t want;
 
 		pthread_mutex_lock(&st->lock);
-		want = slot + i < st->sums_cap ? st->sums[slot + i] : 0;
+		want = slot_sum(st, slot + i);
 		pthread_mutex_unlock(&st->lock);
 		if ((uint32_t)swap_checksum(pages[i], (uint8_t *)buf + (size_t)i * PAGE_SIZE) != want) {
 			*bad = i;

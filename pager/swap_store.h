@@ -38,6 +38,23 @@
 
 #define SWAP_NO_SLOT UINT64_MAX
 
+/*
+ * Slot metadata, in blocks of SWAP_BLOCK_SLOTS slots allocated on demand:
+ * a block exists while one of its slots is allocated, so the store's
+ * memory follows the slots in use, never the file's high-water mark, and
+ * grows without copying (only the directory of block pointers, 8 bytes per
+ * 16 MiB of slots, is reallocated). 4,096 slots: 16 KiB of checksums,
+ * 512 bytes of allocation bitmap; 4.1 bytes per slot.
+ */
+#define SWAP_BLOCK_SHIFT	12
+#define SWAP_BLOCK_SLOTS	(1u << SWAP_BLOCK_SHIFT)
+
+struct swap_block {
+	uint32_t sums[SWAP_BLOCK_SLOTS];	/* checksum of page + contents (low 32 bits); 0: free */
+	uint64_t used[SWAP_BLOCK_SLOTS / 64];	/* bit per slot: allocated */
+	uint64_t nr_used;
+};
+
 enum swap_io { SWAP_IO_DIRECT, SWAP_IO_DONTNEED, SWAP_IO_CACHED };
 
 struct swap_store {
@@ -58,18 +75,19 @@ struct swap_store {
 	pthread_mutex_t ring_lock;
 	void *ring;
 	/*
-	 * lock protects the allocator (free stack, next_fresh, in_use) and
-	 * the checksum array's growth. Slot contents are written and read
-	 * without it: a slot belongs to one page at a time, whose chunk lock
-	 * the pager holds.
+	 * lock protects the allocator and the checksums: blocks, nr_blocks,
+	 * nr_live, first_free, in_use and every block's contents. Slot
+	 * contents (the file's) are written and read without it: a slot
+	 * belongs to one page at a time, whose chunk lock the pager holds.
+	 * Allocation takes the lowest free slot (fresh slots of an empty
+	 * region of the file are consecutive, so writes batch).
 	 */
 	pthread_mutex_t lock;
-	uint64_t *free;			/* stack of freed slots */
-	uint64_t nr_free, free_cap;
-	uint64_t next_fresh;		/* slots below it were allocated once */
+	struct swap_block **blocks;	/* directory: block b holds slots b * 4096 .. */
+	uint64_t nr_blocks;		/* entries of the directory (allocated) */
+	uint64_t nr_live;		/* blocks allocated */
+	uint64_t first_free;		/* every block below it is full */
 	uint64_t in_use;
-	uint32_t *sums;			/* per slot: checksum of page + contents (low 32 bits) */
-	uint64_t sums_cap;
 	/* fault injection thresholds, 0 = off */
 	uint64_t fail_write_at, fail_read_at, enospc_at, corrupt_at;
 	atomic_uint_fast64_t writes, reads;
@@ -93,7 +111,11 @@ void swap_store_close(struct swap_store *st);
  * than @n when the store is full (ENOSPC injected, or the file cannot grow).
  */
 unsigned swap_slots_alloc(struct swap_store *st, uint64_t *slots, unsigned n);
+/* Free @slot: its checksum is forgotten (nothing verifies against it again). */
 void swap_slot_free(struct swap_store *st, uint64_t slot);
+
+/* Bytes of slot metadata (blocks and directory), exactly; takes the lock. */
+uint64_t swap_store_metadata_bytes(struct swap_store *st);
 
 /*
  * Write @n pages from @buf to @slots (ascending, as allocated), tagging

@@ -20,9 +20,12 @@
 #define NODE_ENTRIES	512
 #define DIR_SHIFT	(NODE_SHIFT + 9)	/* gfn bits 26..18 */
 #define DIR_ENTRIES	512
-#define ROOT_ENTRIES	(1ULL << (SHADOW_GFN_BITS - DIR_SHIFT))
+#define ROOT_SHIFT	(DIR_SHIFT + 9)		/* gfn bits 35..27 */
+#define ROOT_ENTRIES	512
+#define TOP_ENTRIES	(1ULL << (SHADOW_GFN_BITS - ROOT_SHIFT))	/* gfn bits 39..36 */
 
-static_assert(DIR_SHIFT + 13 == SHADOW_GFN_BITS, "root has 8192 entries");
+static_assert(ROOT_SHIFT + 4 == SHADOW_GFN_BITS, "top has 16 entries");
+static_assert(ROOT_ENTRIES == 1 << (ROOT_SHIFT - DIR_SHIFT), "root size");
 static_assert(NODE_ENTRIES == 1 << (NODE_SHIFT - CHUNK_SHIFT), "node size");
 static_assert(DIR_ENTRIES == 1 << (DIR_SHIFT - NODE_SHIFT), "dir size");
 /* During a move a gfn may be counted by its old and new range at once. */
@@ -33,13 +36,20 @@ struct shadow_chunk {
 };
 
 /*
- * covered[i]: how many gfns of chunk[i] lie in a region; the chunk exists
- * exactly while it is non-zero.  nr_chunks: non-NULL entries of chunk[].
+ * covered[i]: how many gfns of chunk i lie in a region; the node exists
+ * while some covered[] is non-zero (nr_covered counts them).  chunk[i] is
+ * allocated on first use - the first spte of chunk i that becomes other
+ * than none (a fault's install, set_zero, a move) - and freed when
+ * covered[i] drops to zero, so a covered chunk that nothing ever mapped
+ * costs nothing.  chunk[i] goes from NULL to a chunk under mmu_lock only,
+ * published with a release store so that rmap walkers, which read it under
+ * their object's rmap_lock alone, see a zeroed chunk or NULL; it goes back
+ * to NULL only under both locks (region removal or move).
  */
 struct shadow_node {
-	struct shadow_chunk *chunk[NODE_ENTRIES];
+	struct shadow_chunk *_Atomic chunk[NODE_ENTRIES];
 	uint16_t covered[NODE_ENTRIES];
-	uint32_t nr_chunks;
+	uint32_t nr_covered;
 };
 
 struct shadow_dir {
@@ -47,9 +57,15 @@ struct shadow_dir {
 	uint32_t nr_nodes;
 };
 
+struct shadow_root {
+	struct shadow_dir *dir[ROOT_ENTRIES];
+	uint32_t nr_dirs;
+};
+
 static_assert(sizeof(struct shadow_chunk) == 512, "chunk is 512 bytes: one byte per gfn");
 static_assert(sizeof(struct shadow_node) == 5128, "node size as documented");
 static_assert(sizeof(struct shadow_dir) == 4104, "dir size as documented");
+static_assert(sizeof(struct shadow_root) == 4104, "root size as documented");
 
 struct shadow_object {
 	uint64_t npages;
@@ -79,17 +95,19 @@ struct shadow {
 	void *priv;
 
 	/*
-	 * mmu_lock protects regions, released, the tree (root and every node,
-	 * dir and chunk) and every spte.  Tree pointers for gfns inside a
-	 * region are also read under that region's obj->rmap_lock (rmap
-	 * walks): they are written only when a chunk gains its first or loses
-	 * its last covering region, which cannot happen to chunks of a region
-	 * that the rmap_lock keeps in place.
+	 * mmu_lock protects regions, released, the tree (top and every root,
+	 * dir, node and chunk) and every spte.  Tree pointers for gfns inside
+	 * a region are also read under that region's obj->rmap_lock (rmap
+	 * walks): root, directory and node pointers are written only when a chunk
+	 * gains its first or loses its last covering region, which cannot
+	 * happen to chunks of a region that the rmap_lock keeps in place; a
+	 * chunk pointer may also go from NULL to a new chunk under mmu_lock
+	 * alone (first use, struct shadow_node), which is why it is atomic.
 	 */
 	pthread_mutex_t mmu_lock;
 	struct mn_list regions;		/* sorted by gfn, disjoint */
 	bool released;			/* the space released us: no faults */
-	struct shadow_dir *root[ROOT_ENTRIES];
+	struct shadow_root *top[TOP_ENTRIES];
 
 	atomic_uint_fast64_t faults;
 	atomic_uint_fast64_t fault_retries;
@@ -99,9 +117,17 @@ struct shadow {
 	atomic_uint_fast64_t table_bytes;
 };
 
-/* table.c, mmu_lock held (or the covering region's rmap_lock for lookups). */
+/*
+ * table.c, mmu_lock held (or the covering region's rmap_lock for lookups).
+ * sptep: the spte of @gfn, or NULL if its chunk was never used (the spte
+ * is none) or no region covers it.  get: the spte's value, none for NULL.
+ * populate: mmu_lock held, @gfn inside a region: the spte, allocating its
+ * chunk on first use; NULL only on ENOMEM.
+ */
 spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn);
-/* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free chunks. */
+spte_t shadow_table_get(const struct shadow *s, uint64_t gfn);
+spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn);
+/* Make [gfn, gfn + npages) covered / uncovered by a region: allocate or free nodes (uncover: chunks). */
 int shadow_table_cover(struct shadow *s, uint64_t gfn, uint64_t npages);
 void shadow_table_uncover(struct shadow *s, uint64_t gfn, uint64_t npages);
 

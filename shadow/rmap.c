@@ -121,20 +121,45 @@ int shadow_region_add(struct shadow *s, struct shadow_object *obj,
 }
 
 /*
- * mmu_lock held.  Move @npages sptes from @from to @to, overlap-safe like
- * memmove, then reset the old gfns that the new range does not cover.
+ * mmu_lock held, [to, to + npages) covered.  Allocate the chunks at the
+ * new gfns that will receive an spte other than none (those of old gfns in
+ * used chunks), so that the move itself cannot fail.  -ENOMEM: chunks
+ * populated so far stay, all none, until the new range is uncovered.
+ */
+static int move_populate(struct shadow *s, uint64_t from, uint64_t to,
+			 uint64_t npages)
+{
+	struct shadow_walk w;
+
+	for_each_shadow_spte(s, from, from + npages, &w)
+		if (!is_none_spte(*w.sptep) &&
+		    !shadow_table_populate(s, to + (w.gfn - from)))
+			return -ENOMEM;
+	return 0;
+}
+
+/*
+ * mmu_lock held, move_populate done.  Move @npages sptes from @from to
+ * @to, overlap-safe like memmove, then reset the old gfns that the new
+ * range does not cover.  Nones into chunks never used are left out.
  */
 static void move_sptes(struct shadow *s, uint64_t from, uint64_t to,
 		       uint64_t npages)
 {
+	struct shadow_walk w;
+
 	for (uint64_t i = 0; i < npages; i++) {
 		uint64_t k = to > from ? npages - 1 - i : i;
+		spte_t spte = shadow_table_get(s, from + k);
+		spte_t *dst = shadow_table_sptep(s, to + k);
 
-		*shadow_table_sptep(s, to + k) = *shadow_table_sptep(s, from + k);
+		assert(dst || is_none_spte(spte));
+		if (dst)
+			*dst = spte;
 	}
-	for (uint64_t g = from; g < from + npages; g++)
-		if (g < to || g >= to + npages)
-			shadow_spte_clear(s, shadow_table_sptep(s, g));
+	for_each_shadow_spte(s, from, from + npages, &w)
+		if (w.gfn < to || w.gfn >= to + npages)
+			shadow_spte_clear(s, w.sptep);
 }
 
 int shadow_region_move(struct shadow_region *r, uint64_t gfn)
@@ -151,8 +176,11 @@ int shadow_region_move(struct shadow_region *r, uint64_t gfn)
 	pthread_mutex_lock(&s->mmu_lock);
 	if (overlaps_region(s, gfn, r->npages, r))
 		ret = -EEXIST;
-	else
-		ret = shadow_table_cover(s, gfn, r->npages);
+	else if (!(ret = shadow_table_cover(s, gfn, r->npages)) &&
+		 (ret = move_populate(s, r->gfn, gfn, r->npages))) {
+		/* Zapped, so present counts are right; the new range held nones. */
+		shadow_table_uncover(s, gfn, r->npages);
+	}
 	if (!ret) {
 		move_sptes(s, r->gfn, gfn, r->npages);
 		shadow_table_uncover(s, r->gfn, r->npages);
@@ -239,7 +267,8 @@ void shadow_rmap_iter_init(struct shadow_rmap_iter *it,
  * The pgoff arithmetic of the anon_vma design: a region maps object pages
  * [r->pgoff, r->pgoff + r->npages) at r->gfn, so the overlap of that with
  * the pages asked for is one run of gfns.  sptep is looked up without
- * mmu_lock: see the comment on mmu_lock in struct shadow.
+ * mmu_lock: see the comment on mmu_lock in struct shadow; NULL while
+ * gfn's chunk was never used.
  */
 bool shadow_rmap_next(struct shadow_rmap_iter *it)
 {
@@ -258,7 +287,7 @@ bool shadow_rmap_next(struct shadow_rmap_iter *it)
 		it->pgoff = lo;
 		it->gfn = r->gfn + (lo - r->pgoff);
 		it->count = hi - lo + 1;
-		it->sptep = shadow_table_sptep(r->shadow, it->gfn);
+		it->sptep = shadow_table_sptep(r->shadow, it->gfn);	/* may be NULL */
 		return true;
 	}
 	return false;

@@ -46,6 +46,8 @@ void shadow_spte_clear(struct shadow *s, spte_t *sptep)
 
 int shadow_spte_set_none(struct shadow *s, spte_t *sptep)
 {
+	if (!sptep)
+		return 0;	/* a chunk never used: none already */
 	if (is_shadow_present_spte(*sptep))
 		return -EBUSY;
 	*sptep = SPTE_NONE;
@@ -157,7 +159,7 @@ struct shadow *shadow_create(struct mn_space *space, void *priv)
 	s->priv = priv;
 	pthread_mutex_init(&s->mmu_lock, NULL);
 	mn_list_init(&s->regions);
-	atomic_init(&s->table_bytes, sizeof(s->root));
+	atomic_init(&s->table_bytes, sizeof(s->top));
 	if (mn_register(space, &s->sub, &shadow_mn_ops)) {
 		pthread_mutex_destroy(&s->mmu_lock);
 		free(s);
@@ -199,7 +201,7 @@ void shadow_unlock(struct shadow *s)
 
 spte_t *shadow_sptep(struct shadow *s, uint64_t gfn)
 {
-	return shadow_find_region(s, gfn) ? shadow_table_sptep(s, gfn) : NULL;
+	return shadow_find_region(s, gfn) ? shadow_table_populate(s, gfn) : NULL;
 }
 
 /* Linear in the VM's regions: a VM has a handful (RAM below and above 4G). */
@@ -218,14 +220,14 @@ struct shadow_region *shadow_find_region(struct shadow *s, uint64_t gfn)
 
 int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte)
 {
-	spte_t *sptep;
+	bool covered;
 
 	pthread_mutex_lock(&s->mmu_lock);
-	sptep = shadow_sptep(s, gfn);
-	if (sptep)
-		*spte = *sptep;
+	covered = shadow_find_region(s, gfn);
+	if (covered)
+		*spte = shadow_table_get(s, gfn);
 	pthread_mutex_unlock(&s->mmu_lock);
-	return sptep ? 0 : -EFAULT;
+	return covered ? 0 : -EFAULT;
 }
 
 void shadow_get_stats(const struct shadow *s, struct shadow_stats *st)
@@ -263,8 +265,9 @@ static int fault_sample(struct shadow *s, uint64_t gfn, unsigned int npages,
 	r = shadow_find_region(s, gfn);
 	if (!r)
 		return -EFAULT;
-	sptep = shadow_table_sptep(s, gfn);
-	if (is_shadow_present_spte(*sptep) && (!write || is_writable_spte(*sptep))) {
+	sptep = shadow_table_sptep(s, gfn);	/* NULL: chunk never used, none */
+	if (sptep && is_shadow_present_spte(*sptep) &&
+	    (!write || is_writable_spte(*sptep))) {
 		*sptep = spte_mkyoung(*sptep);
 		if (write)
 			*sptep = spte_mkdirty(*sptep);
@@ -277,13 +280,13 @@ static int fault_sample(struct shadow *s, uint64_t gfn, unsigned int npages,
 	f->pgoff = r->pgoff + (gfn - r->gfn);
 	f->flags = flags;
 	f->map_writable = true;
-	f->old_spte[0] = *sptep;
+	f->old_spte[0] = sptep ? *sptep : SPTE_NONE;
 	n = r->gfn + r->npages - gfn;
 	if (n > npages)
 		n = npages;
 	f->npages = 1;
 	while (f->npages < n) {
-		uint64_t spte = *shadow_table_sptep(s, gfn + f->npages);
+		uint64_t spte = shadow_table_get(s, gfn + f->npages);
 
 		if (is_shadow_present_spte(spte))
 			break;
@@ -295,13 +298,19 @@ static int fault_sample(struct shadow *s, uint64_t gfn, unsigned int npages,
 /*
  * mmu_lock held, read_retry just said the batch is still valid.  A
  * neighbour that a racing fault made present meanwhile is left alone.
- * Returns the number of sptes installed.
+ * Returns the number of sptes installed, or -ENOMEM (nothing installed)
+ * if a chunk of the batch is used for the first time and cannot be
+ * allocated: the batch spans at most two chunks, both populated first.
  */
 static int fault_install(struct shadow *s, const struct shadow_fault *f)
 {
 	bool write = f->flags & SHADOW_FAULT_WRITE;
 	int installed = 0;
 
+	static_assert(SHADOW_FAULT_MAX_PAGES <= CHUNK_PAGES, "a batch spans two chunks at most");
+	if (!shadow_table_populate(s, f->gfn) ||
+	    !shadow_table_populate(s, f->gfn + f->npages - 1))
+		return -ENOMEM;
 	for (unsigned int i = 0; i < f->npages; i++) {
 		spte_t *sptep = shadow_table_sptep(s, f->gfn + i);
 
@@ -370,7 +379,8 @@ int shadow_fault(struct shadow *s, uint64_t gfn, unsigned int npages,
 			ret = -ESHUTDOWN;
 		} else {
 			ret = fault_install(s, &f);
-			atomic_fetch_add(&s->faults, 1);
+			if (ret > 0)
+				atomic_fetch_add(&s->faults, 1);
 		}
 		pthread_mutex_unlock(&s->mmu_lock);
 		break;

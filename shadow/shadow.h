@@ -15,19 +15,28 @@
  * mremap, and moves the sptes with it.
  *
  * The table.  Each VM (struct shadow) has one spte (shadow/spte.h) per gfn
- * covered by a region, in a four-level radix tree indexed by gfn, like a
- * page table: a root of 8192 pointers embedded in the shadow (64 KiB per
- * VM, gfn bits 39..27); a directory of 512 node pointers per 512 GiB of
- * guest-physical span in use (4,104 bytes, bits 26..18); a node of 512
- * chunk pointers and 512 coverage counts per GiB of span in use (5,128
- * bytes, bits 17..9); a chunk of 512 sptes per 2 MiB covered by a region
- * (512 bytes, one byte per spte, bits 8..0).  Lookup is four dependent loads, O(1).
- * Nodes and chunks are freed when no region covers them any more, so for
- * guest RAM the table costs 512 * 512 + 5,128 = 267,272 bytes per GiB
- * (0.025%), plus 64 KiB per VM and 4,104 bytes per 512 GiB of span,
- * whatever the holes between regions.  gfns are below SHADOW_GFN_LIMIT
- * (52-bit guest-physical addresses).  shadow_get_stats() reports the
- * bytes in use.
+ * covered by a region, in a five-level radix tree indexed by gfn, like a
+ * page table: a top of 16 pointers embedded in the shadow (128 bytes, gfn
+ * bits 39..36); a root of 512 directory pointers per 256 TiB of
+ * guest-physical span in use (4,104 bytes, bits 35..27); a directory of
+ * 512 node pointers per 512 GiB of span in use (4,104 bytes, bits
+ * 26..18); a node of 512 chunk pointers and 512 coverage counts per GiB of
+ * span in use (5,128 bytes, bits 17..9).  These are allocated when a
+ * region covers part of their span.  A chunk of 512 sptes per 2 MiB (512
+ * bytes, one byte per spte, bits 8..0) is allocated on first use: when the
+ * first spte of those 2 MiB becomes other than none (a fault installs it,
+ * set_zero, a region move carries one there, or shadow_sptep() hands out
+ * its address).  Lookup is five dependent loads, O(1).  Every level is
+ * freed when no region covers it any more; a chunk is not freed when its
+ * sptes go back to none (rmap walkers may hold its address under the
+ * rmap_lock alone).  So for guest RAM the table costs 5,128 bytes per GiB
+ * covered plus 512 bytes per 2 MiB ever mapped (at most 267,272 bytes per
+ * GiB, 0.025%), plus 128 bytes per VM and 4,104 bytes per 256 TiB and per
+ * 512 GiB of span, whatever the holes between regions (8,336 bytes for a
+ * VM below 512 GiB): a table whose pages nothing maps (a VMM consumer's,
+ * which touches a few device buffers) costs next to nothing.  gfns are
+ * below SHADOW_GFN_LIMIT (52-bit guest-physical addresses).
+ * shadow_get_stats() reports the bytes in use.
  *
  * Reverse map.  Computed from the regions by pgoff arithmetic,
  * gfn = region.gfn + (page - region.pgoff), with no per-page chains: an
@@ -55,7 +64,11 @@
  *    not across resolve callbacks, I/O or waits.  Taken with shadow_lock()
  *    by callers that use the spte-level functions below.
  * A region's fields are therefore stable under either its object's
- * rmap_lock or its shadow's mmu_lock.  Statistics are C11 atomics.
+ * rmap_lock or its shadow's mmu_lock.  The table's levels for a region's
+ * gfns change only under both locks, except that a chunk may be allocated
+ * (first use) under mmu_lock alone: its pointer is an atomic, published
+ * with release and read with acquire, so an rmap walker under the
+ * rmap_lock sees NULL or a zeroed chunk.  Statistics are C11 atomics.
  *
  * Lifetimes: the caller destroys a shadow before the objects it maps, an
  * object only when no region maps it, and keeps objects alive while any
@@ -173,9 +186,12 @@ void shadow_lock(struct shadow *s);
 void shadow_unlock(struct shadow *s);
 
 /*
- * mmu_lock held: the spte of @gfn, or NULL if no region of @s covers @gfn.
- * The pointer stays valid while the lock is held (or while the covering
- * region cannot go away, i.e. under its object's rmap_lock).
+ * mmu_lock held: the spte of @gfn, or NULL if no region of @s covers @gfn
+ * (or, rarely, out of memory).  Allocates @gfn's chunk if it was never
+ * used, so use it to write an spte (set_zero), not to look one up in bulk
+ * (shadow_get_spte, walks).  The pointer stays valid while the lock is
+ * held (or while the covering region cannot go away, i.e. under its
+ * object's rmap_lock).
  */
 spte_t *shadow_sptep(struct shadow *s, uint64_t gfn);
 
@@ -183,8 +199,8 @@ spte_t *shadow_sptep(struct shadow *s, uint64_t gfn);
 struct shadow_region *shadow_find_region(struct shadow *s, uint64_t gfn);
 
 /*
- * Read the spte of @gfn into *@spte under mmu_lock (taken here).
- * -EFAULT if no region covers @gfn.
+ * Read the spte of @gfn into *@spte under mmu_lock (taken here); none if
+ * its chunk was never used.  -EFAULT if no region covers @gfn.
  */
 int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte);
 
@@ -194,20 +210,27 @@ int shadow_get_spte(struct shadow *s, uint64_t gfn, uint64_t *spte);
  * pager finished reclaiming the page.  set_zero records that it is all
  * zero.  Returns -EBUSY and
  * changes nothing if the spte is present, which means no invalidation
- * covered it.
+ * covered it.  @sptep is not NULL (shadow_sptep() gives one where an rmap
+ * iterator's is NULL).
  */
 int shadow_spte_set_zero(struct shadow *s, spte_t *sptep);
-/* Same rules: the page left the object; its translation is forgotten (none). */
+/*
+ * Same rules: the page left the object; its translation is forgotten
+ * (none).  A NULL @sptep (an rmap iterator's, chunk never used) is none
+ * already: returns 0.
+ */
 int shadow_spte_set_none(struct shadow *s, spte_t *sptep);
 
 /*
  * Range walk, mmu_lock held: visits, in increasing gfn order, every gfn of
- * [start, end) whose 2 MiB chunk is covered by some region, setting
- * w->gfn and w->sptep; gfns in a chunk but outside every region read as
- * none.  Skips absent chunks and nodes without visiting their gfns, so a
- * walk over holes is cheap.  The body may rewrite *w->sptep through the
- * spte transition helpers, which keep none as none; an spte outside every
- * region must stay none (use shadow_sptep() to tell).
+ * [start, end) whose 2 MiB chunk is allocated (covered by some region and
+ * used since, see "The table" above), setting w->gfn and w->sptep; gfns in
+ * a chunk but outside every region read as none.  Skips absent chunks and
+ * nodes without visiting their gfns (their sptes are all none), so a walk
+ * over holes and over never-mapped memory is cheap.  The body may rewrite
+ * *w->sptep through the spte transition helpers, which keep none as none;
+ * an spte outside every region must stay none (use shadow_find_region()
+ * to tell).
  *
  *	struct shadow_walk w;
  *	for_each_shadow_spte(s, start, end, &w)
@@ -364,7 +387,12 @@ void shadow_rmap_unlock(struct shadow_object *obj);
  *   gfn, pgoff      first gfn and the object page it maps;
  *   count           how many consecutive pages (1 for for_each_rmap_spte);
  *   sptep           spte of gfn (read and write it under shadow's mmu_lock;
- *                   valid until shadow_rmap_unlock).
+ *                   valid until shadow_rmap_unlock), or NULL if gfn's
+ *                   chunk was never used: the spte is none.  Inside an
+ *                   invalidation of gfn (the rmap walker's usual place) it
+ *                   stays none, as no fault can install it meanwhile; to
+ *                   write one that is not none (set_zero), take
+ *                   shadow_sptep(it.shadow, it.gfn) under mmu_lock.
  */
 struct shadow_rmap_iter {
 	struct shadow *shadow;

@@ -10,9 +10,14 @@
 
 /* --- the radix tree --------------------------------------------------------- */
 
-static uint64_t root_index(uint64_t gfn)
+static uint64_t top_index(uint64_t gfn)
 {
-	return gfn >> DIR_SHIFT;
+	return gfn >> ROOT_SHIFT;
+}
+
+static unsigned int root_index(uint64_t gfn)
+{
+	return (gfn >> DIR_SHIFT) & (ROOT_ENTRIES - 1);
 }
 
 static unsigned int dir_index(uint64_t gfn)
@@ -36,28 +41,43 @@ static uint64_t block_end(uint64_t gfn, unsigned int shift)
 	return ((gfn >> shift) + 1) << shift;
 }
 
-/*
- * The sptes of @gfn's chunk, or NULL; then *skip is the first gfn past the
- * missing level, so walks jump over holes a node or a directory at a time.
- */
-static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
-			      uint64_t *skip)
+/* The node of @gfn, or NULL; then *skip is the first gfn past the missing level. */
+static struct shadow_node *lookup_node(const struct shadow *s, uint64_t gfn,
+				       uint64_t *skip)
 {
+	struct shadow_root *root = s->top[top_index(gfn)];
 	struct shadow_dir *dir;
-	struct shadow_node *node;
-	struct shadow_chunk *chunk;
 
-	dir = s->root[root_index(gfn)];
+	if (!root) {
+		*skip = block_end(gfn, ROOT_SHIFT);
+		return NULL;
+	}
+	dir = root->dir[root_index(gfn)];
 	if (!dir) {
 		*skip = block_end(gfn, DIR_SHIFT);
 		return NULL;
 	}
-	node = dir->node[dir_index(gfn)];
-	if (!node) {
+	if (!dir->node[dir_index(gfn)])
 		*skip = block_end(gfn, NODE_SHIFT);
+	return dir->node[dir_index(gfn)];
+}
+
+/*
+ * The sptes of @gfn's chunk, or NULL (never used, or not covered); then
+ * *skip is the first gfn past the missing level, so walks jump over holes
+ * a chunk, a node, a directory or a root at a time.  Acquire: an rmap
+ * walker that sees a chunk another thread just populated sees it zeroed.
+ */
+static spte_t *lookup_chunk(const struct shadow *s, uint64_t gfn,
+			      uint64_t *skip)
+{
+	struct shadow_node *node = lookup_node(s, gfn, skip);
+	struct shadow_chunk *chunk;
+
+	if (!node)
 		return NULL;
-	}
-	chunk = node->chunk[node_index(gfn)];
+	chunk = atomic_load_explicit(&node->chunk[node_index(gfn)],
+				     memory_order_acquire);
 	if (!chunk) {
 		*skip = block_end(gfn, CHUNK_SHIFT);
 		return NULL;
@@ -71,6 +91,13 @@ spte_t *shadow_table_sptep(const struct shadow *s, uint64_t gfn)
 	spte_t *sptes = lookup_chunk(s, gfn, &skip);
 
 	return sptes ? &sptes[chunk_index(gfn)] : NULL;
+}
+
+spte_t shadow_table_get(const struct shadow *s, uint64_t gfn)
+{
+	spte_t *sptep = shadow_table_sptep(s, gfn);
+
+	return sptep ? *sptep : SPTE_NONE;
 }
 
 static void *table_alloc(struct shadow *s, size_t size)
@@ -88,18 +115,47 @@ static void table_free(struct shadow *s, void *p, size_t size)
 	atomic_fetch_sub(&s->table_bytes, size);
 }
 
+spte_t *shadow_table_populate(struct shadow *s, uint64_t gfn)
+{
+	uint64_t skip;
+	struct shadow_node *node = lookup_node(s, gfn, &skip);
+	unsigned int ni = node_index(gfn);
+	struct shadow_chunk *chunk;
+
+	assert(node && node->covered[ni]);
+	if (!node || !node->covered[ni])
+		return NULL;	/* not covered: nothing to populate */
+	chunk = atomic_load_explicit(&node->chunk[ni], memory_order_relaxed);
+	if (!chunk) {
+		chunk = table_alloc(s, sizeof(*chunk));
+		if (!chunk)
+			return NULL;
+		atomic_store_explicit(&node->chunk[ni], chunk, memory_order_release);
+	}
+	return &chunk->spte[chunk_index(gfn)];
+}
+
 /*
  * mmu_lock held.  Count @n gfns from @gfn (all in one chunk) as covered,
- * allocating the chunk and its parents on first coverage.
+ * allocating the chunk's node, directory and root on first coverage; the
+ * chunk itself waits for its first use (shadow_table_populate).
  */
 static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
-	struct shadow_dir **dirp = &s->root[root_index(gfn)];
+	struct shadow_root **rootp = &s->top[top_index(gfn)];
+	struct shadow_dir **dirp;
 	struct shadow_node **nodep;
 	unsigned int ni = node_index(gfn);
 
-	if (!*dirp && !(*dirp = table_alloc(s, sizeof(**dirp))))
+	if (!*rootp && !(*rootp = table_alloc(s, sizeof(**rootp))))
 		return -ENOMEM;
+	dirp = &(*rootp)->dir[root_index(gfn)];
+	if (!*dirp) {
+		*dirp = table_alloc(s, sizeof(**dirp));
+		if (!*dirp)
+			goto free_root;
+		(*rootp)->nr_dirs++;
+	}
 	nodep = &(*dirp)->node[dir_index(gfn)];
 	if (!*nodep) {
 		*nodep = table_alloc(s, sizeof(**nodep));
@@ -107,49 +163,52 @@ static int cover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 			goto free_dir;
 		(*dirp)->nr_nodes++;
 	}
-	if (!(*nodep)->chunk[ni]) {
-		(*nodep)->chunk[ni] = table_alloc(s, sizeof(struct shadow_chunk));
-		if (!(*nodep)->chunk[ni])
-			goto free_node;
-		(*nodep)->nr_chunks++;
-	}
+	if (!(*nodep)->covered[ni])
+		(*nodep)->nr_covered++;
 	(*nodep)->covered[ni] += n;
 	return 0;
 
-free_node:
-	if (!(*nodep)->nr_chunks) {
-		table_free(s, *nodep, sizeof(**nodep));
-		*nodep = NULL;
-		(*dirp)->nr_nodes--;
-	}
 free_dir:
 	if (!(*dirp)->nr_nodes) {
 		table_free(s, *dirp, sizeof(**dirp));
 		*dirp = NULL;
+		(*rootp)->nr_dirs--;
+	}
+free_root:
+	if (!(*rootp)->nr_dirs) {
+		table_free(s, *rootp, sizeof(**rootp));
+		*rootp = NULL;
 	}
 	return -ENOMEM;
 }
 
 /*
- * mmu_lock held.  Undo cover_chunk; the last uncover frees the chunk (whose
- * sptes the caller reset to none) and any parent left empty.
+ * mmu_lock held, and the object's rmap_lock for write (no rmap walker
+ * holds a chunk pointer).  Undo cover_chunk; the last uncover frees the
+ * chunk if it was used (its sptes the caller reset to none) and any parent
+ * left empty.
  */
 static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 {
-	struct shadow_dir **dirp = &s->root[root_index(gfn)];
+	struct shadow_root **rootp = &s->top[top_index(gfn)];
+	struct shadow_dir **dirp = &(*rootp)->dir[root_index(gfn)];
 	struct shadow_node **nodep = &(*dirp)->node[dir_index(gfn)];
 	struct shadow_node *node = *nodep;
 	unsigned int ni = node_index(gfn);
+	struct shadow_chunk *chunk;
 
 	assert(node->covered[ni] >= n);
 	node->covered[ni] -= n;
 	if (node->covered[ni])
 		return;
-	for (unsigned int i = 0; i < CHUNK_PAGES; i++)
-		assert(is_none_spte(node->chunk[ni]->spte[i]));
-	table_free(s, node->chunk[ni], sizeof(struct shadow_chunk));
-	node->chunk[ni] = NULL;
-	if (--node->nr_chunks)
+	chunk = atomic_load_explicit(&node->chunk[ni], memory_order_relaxed);
+	if (chunk) {
+		for (unsigned int i = 0; i < CHUNK_PAGES; i++)
+			assert(is_none_spte(chunk->spte[i]));
+		atomic_store_explicit(&node->chunk[ni], NULL, memory_order_relaxed);
+		table_free(s, chunk, sizeof(*chunk));
+	}
+	if (--node->nr_covered)
 		return;
 	table_free(s, node, sizeof(*node));
 	*nodep = NULL;
@@ -157,6 +216,10 @@ static void uncover_chunk(struct shadow *s, uint64_t gfn, unsigned int n)
 		return;
 	table_free(s, *dirp, sizeof(**dirp));
 	*dirp = NULL;
+	if (--(*rootp)->nr_dirs)
+		return;
+	table_free(s, *rootp, sizeof(**rootp));
+	*rootp = NULL;
 }
 
 /* Pages from @gfn to @end or to the end of gfn's chunk, whichever is first. */

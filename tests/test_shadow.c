@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Unit tests of shadow/: every spte helper and state transition, the
- * table and its memory use, regions, the reverse map, the fault path and
- * the notifier callbacks.
+ * Unit tests of shadow/: every spte helper and state transition, regions,
+ * the reverse map and the notifier callbacks.  The fault path, walks and
+ * the table's memory: test_shadow_fault.c.
  */
 #include <check.h>
 #include <errno.h>
@@ -12,13 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shadow/shadow.h"
-
-#define GIB_PAGES	(1ULL << 18)
-#define ROOT_BYTES	(8192 * 8)
-#define DIR_BYTES	4104
-#define NODE_BYTES	5128
-#define CHUNK_BYTES	512	/* one byte per spte */
+#include "tests/shadow_fixtures.h"
 
 /* --- spte helpers --------------------------------------------------------- */
 
@@ -178,113 +172,6 @@ START_TEST(test_fault_spte_from_every_state)
 }
 END_TEST
 
-/* --- fixtures --------------------------------------------------------------- */
-
-static struct mn_space *space;
-static struct shadow *vm;
-static struct shadow_object *obj;
-
-static void setup(void)
-{
-	space = mn_space_create();
-	ck_assert_ptr_nonnull(space);
-	vm = shadow_create(space, &space);
-	ck_assert_ptr_nonnull(vm);
-	obj = shadow_object_create(4096, &obj);
-	ck_assert_ptr_nonnull(obj);
-}
-
-static void teardown(void)
-{
-	shadow_destroy(vm);
-	ck_assert_int_eq(shadow_object_destroy(obj), 0);
-	mn_space_destroy(space);
-}
-
-static struct shadow_region *add(struct shadow *s, struct shadow_object *o,
-				 uint64_t pgoff, uint64_t npages, uint64_t gfn)
-{
-	struct shadow_region *r = NULL;
-
-	ck_assert_int_eq(shadow_region_add(s, o, pgoff, npages, gfn, &r), 0);
-	ck_assert_ptr_nonnull(r);
-	return r;
-}
-
-static uint64_t get(struct shadow *s, uint64_t gfn)
-{
-	uint64_t spte = ~0ULL;
-
-	ck_assert_int_eq(shadow_get_spte(s, gfn, &spte), 0);
-	return spte;
-}
-
-/* Set an spte the way the pager does: inside an invalidation. */
-static void pager_set(struct shadow *s, uint64_t gfn, uint64_t spte)
-{
-	struct mn_range r;
-	spte_t *sptep;
-
-	mn_invalidate_range_start(shadow_space(s), &r, gfn, gfn + 1);
-	shadow_lock(s);
-	sptep = shadow_sptep(s, gfn);
-	ck_assert_ptr_nonnull(sptep);
-	if (is_zero_spte(spte))
-		ck_assert_int_eq(shadow_spte_set_zero(s, sptep), 0);
-	else
-		ck_assert_int_eq(shadow_spte_set_none(s, sptep), 0);
-	shadow_unlock(s);
-	mn_invalidate_range_end(&r);
-}
-
-/* A resolve step that records what it was asked. */
-struct resolver {
-	int calls;
-	struct shadow_fault last;
-	int ret;
-	bool read_only;
-	/* On the first call, invalidate this gfn of the fault's VM. */
-	bool invalidate_once;
-	uint64_t invalidate_gfn;
-	/* Then answer -EAGAIN if shadow_fault_stale says so (and record it). */
-	bool check_stale;
-	bool stale[4];
-};
-
-static int resolve(struct shadow_fault *f, void *ctx)
-{
-	struct resolver *res = ctx;
-
-	res->calls++;
-	res->last = *f;
-	if (res->read_only)
-		f->map_writable = false;
-	if (res->invalidate_once) {
-		struct mn_range r;
-
-		res->invalidate_once = false;
-		mn_invalidate_range_start(shadow_space(f->shadow), &r,
-					  res->invalidate_gfn,
-					  res->invalidate_gfn + 1);
-		mn_invalidate_range_end(&r);
-	}
-	if (res->check_stale) {
-		bool stale = shadow_fault_stale(f);
-
-		if (res->calls <= 4)
-			res->stale[res->calls - 1] = stale;
-		if (stale)
-			return -EAGAIN;
-	}
-	return res->ret;
-}
-
-static int fault(struct shadow *s, uint64_t gfn, unsigned int npages,
-		 unsigned int flags, struct resolver *res)
-{
-	return shadow_fault(s, gfn, npages, flags, resolve, res);
-}
-
 /* --- objects, VMs, regions ---------------------------------------------------- */
 
 START_TEST(test_object_and_shadow_accessors)
@@ -340,59 +227,6 @@ START_TEST(test_new_region_reads_none_and_gaps_fault)
 	ck_assert_ptr_null(shadow_find_region(vm, 499));
 	ck_assert_ptr_nonnull(shadow_find_region(vm, 519));
 	shadow_unlock(vm);
-}
-END_TEST
-
-START_TEST(test_table_memory_scales_with_guest_ram)
-{
-	struct shadow_region *lo, *hi;
-	struct shadow_stats st;
-
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES);
-
-	/* 1 GiB, aligned: 512 chunks, one node, one directory. */
-	shadow_object_destroy(obj);
-	obj = shadow_object_create(4 * GIB_PAGES, &obj);
-	lo = add(vm, obj, 0, GIB_PAGES, 0);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes,
-			  ROOT_BYTES + DIR_BYTES + NODE_BYTES + 512 * CHUNK_BYTES);
-	shadow_region_remove(lo);
-
-	/* The VMM's 4 GiB layout: 3 GiB at 0, 1 GiB at 4 GiB; the hole
-	 * costs nothing, the table is 267,272 bytes per GiB. */
-	lo = add(vm, obj, 0, 3 * GIB_PAGES, 0);
-	hi = add(vm, obj, 3 * GIB_PAGES, GIB_PAGES, 4 * GIB_PAGES);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes - ROOT_BYTES - DIR_BYTES,
-			  4 * 267272ULL);
-
-	/* Everything is freed with the regions. */
-	shadow_region_remove(hi);
-	shadow_region_remove(lo);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES);
-}
-END_TEST
-
-START_TEST(test_regions_sharing_a_chunk_keep_it_until_both_go)
-{
-	struct shadow_region *a, *b;
-	struct shadow_stats st;
-
-	a = add(vm, obj, 0, 10, 100);
-	b = add(vm, obj, 10, 10, 110);
-	pager_set(vm, 105, make_zero_spte());
-	shadow_region_remove(b);
-	ck_assert_uint_eq(get(vm, 105), make_zero_spte());
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES + CHUNK_BYTES);
-	/* A region added where b was starts from none. */
-	b = add(vm, obj, 10, 10, 110);
-	ck_assert(is_none_spte(get(vm, 110)));
-	shadow_region_remove(a);
-	shadow_region_remove(b);
 }
 END_TEST
 
@@ -455,8 +289,9 @@ START_TEST(test_move_keeps_states_and_pgoff)
 	/* Moving it back leaves nothing behind in the old place. */
 	ck_assert_int_eq(shadow_region_move(r, 1000), 0);
 	ck_assert_uint_eq(get(vm, 1002), make_zero_spte());
+	/* Chunks 1 and 3 hold sptes; chunk 2 (1024..1535) was never used. */
 	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.table_bytes, ROOT_BYTES + DIR_BYTES + NODE_BYTES + 3 * CHUNK_BYTES);
+	ck_assert_uint_eq(st.table_bytes, TOP_BYTES + DIRS_BYTES + NODE_BYTES + 2 * CHUNK_BYTES);
 }
 END_TEST
 
@@ -496,7 +331,11 @@ START_TEST(test_rmap_finds_every_mapping_by_pgoff)
 	shadow_rmap_lock(obj);
 	for_each_rmap_spte(obj, 2995, &it) {
 		shadow_lock(it.shadow);
-		ck_assert_ptr_eq(it.sptep, shadow_sptep(it.shadow, it.gfn));
+		/* NULL: a chunk never used, whose sptes are none. */
+		if (it.sptep)
+			ck_assert_ptr_eq(it.sptep, shadow_sptep(it.shadow, it.gfn));
+		else
+			ck_assert(is_none_spte(*shadow_sptep(it.shadow, it.gfn)));
 		shadow_unlock(it.shadow);
 		ck_assert_uint_eq(it.count, 1);
 		ck_assert_uint_eq(it.pgoff, 2995);
@@ -618,195 +457,6 @@ START_TEST(test_pager_writers_refuse_present_sptes)
 }
 END_TEST
 
-/* --- faults -------------------------------------------------------------------- */
-
-START_TEST(test_fault_resolves_and_installs)
-{
-	struct resolver res = { 0 };
-	struct shadow_stats st;
-
-	add(vm, obj, 50, 100, 200);
-	pager_set(vm, 210, make_zero_spte());
-	ck_assert_int_eq(fault(vm, 210, 1, 0, &res), 1);
-	ck_assert_int_eq(res.calls, 1);
-	ck_assert_ptr_eq(res.last.shadow, vm);
-	ck_assert_ptr_eq(res.last.obj, obj);
-	ck_assert_uint_eq(res.last.gfn, 210);
-	ck_assert_uint_eq(res.last.pgoff, 60);
-	ck_assert_uint_eq(res.last.npages, 1);
-	ck_assert_uint_eq(res.last.old_spte[0], make_zero_spte());
-	ck_assert_uint_eq(get(vm, 210), make_present_spte(true, true, false));
-
-	/* Touching a present page is not a fault. */
-	ck_assert_int_eq(fault(vm, 210, 1, SHADOW_FAULT_WRITE, &res), 0);
-	ck_assert_int_eq(res.calls, 1);
-	ck_assert_uint_eq(get(vm, 210), make_present_spte(true, true, true));
-
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.faults, 1);
-	ck_assert_uint_eq(st.installed, 1);
-	ck_assert_uint_eq(st.present, 1);
-}
-END_TEST
-
-START_TEST(test_fault_batch_prefetches_until_present_or_region_end)
-{
-	struct resolver res = { 0 };
-
-	add(vm, obj, 0, 100, 0);
-	ck_assert_int_eq(fault(vm, 5, 1, 0, &res), 1);
-	ck_assert_int_eq(fault(vm, 0, 16, 0, &res), 5);
-	ck_assert_uint_eq(res.last.npages, 5);		/* stops before 5 */
-	ck_assert_uint_eq(get(vm, 0), make_present_spte(true, true, false));
-	for (uint64_t g = 1; g < 5; g++)
-		ck_assert_uint_eq(get(vm, g), make_present_spte(true, false, false));
-
-	ck_assert_int_eq(fault(vm, 90, SHADOW_FAULT_MAX_PAGES, 0, &res), 10);
-	ck_assert_uint_eq(res.last.npages, 10);		/* region end */
-	ck_assert(is_shadow_present_spte(get(vm, 99)));
-
-	ck_assert_int_eq(fault(vm, 0, 0, 0, &res), -EINVAL);
-	ck_assert_int_eq(fault(vm, 0, SHADOW_FAULT_MAX_PAGES + 1, 0, &res), -EINVAL);
-}
-END_TEST
-
-START_TEST(test_fault_outside_regions_fails)
-{
-	struct resolver res = { 0 };
-
-	add(vm, obj, 0, 10, 10);
-	ck_assert_int_eq(fault(vm, 9, 1, 0, &res), -EFAULT);
-	ck_assert_int_eq(fault(vm, 20, 1, 0, &res), -EFAULT);
-	ck_assert_int_eq(fault(vm, SHADOW_GFN_LIMIT, 1, 0, &res), -EFAULT);
-	ck_assert_int_eq(res.calls, 0);
-}
-END_TEST
-
-START_TEST(test_fault_returns_resolve_errors_and_installs_nothing)
-{
-	struct resolver res = { .ret = -EIO };
-
-	add(vm, obj, 0, 10, 0);
-	ck_assert_int_eq(fault(vm, 3, 4, 0, &res), -EIO);
-	for (uint64_t g = 3; g < 7; g++)
-		ck_assert(is_none_spte(get(vm, g)));
-}
-END_TEST
-
-START_TEST(test_fault_map_writable_controls_write_permission)
-{
-	struct resolver res = { .read_only = true };
-	struct mn_range r;
-	uint64_t at;
-
-	add(vm, obj, 0, 10, 0);
-	ck_assert_int_eq(fault(vm, 0, 1, 0, &res), 1);
-	ck_assert_uint_eq(get(vm, 0), make_present_spte(false, true, false));
-	/* A write to it goes to resolve; a read-only answer is refused. */
-	ck_assert_int_eq(fault(vm, 0, 1, SHADOW_FAULT_WRITE, &res), -EACCES);
-	ck_assert_uint_eq(res.last.old_spte[0], make_present_spte(false, true, false));
-	res.read_only = false;
-	ck_assert_int_eq(fault(vm, 0, 1, SHADOW_FAULT_WRITE, &res), 1);
-	ck_assert_uint_eq(get(vm, 0), make_present_spte(true, true, true));
-
-	/* A dirty access-tracked page stays writable even if resolve says
-	 * read-only: its write was already seen. */
-	ck_assert_int_eq(fault(vm, 1, 1, SHADOW_FAULT_WRITE, &res), 1);
-	mn_invalidate_range_start(space, &r, 1, 2);
-	mn_invalidate_range_end(&r);
-	at = get(vm, 1);
-	ck_assert(is_access_track_spte(at) && is_dirty_spte(at));
-	res.read_only = true;
-	ck_assert_int_eq(fault(vm, 1, 1, SHADOW_FAULT_WRITE, &res), 1);
-	ck_assert_uint_eq(get(vm, 1), make_present_spte(true, true, true));
-}
-END_TEST
-
-START_TEST(test_fault_resolve_sees_stale_and_restarts)
-{
-	struct resolver res = { .invalidate_once = true, .invalidate_gfn = 6, .check_stale = true };
-	struct shadow_stats st;
-
-	add(vm, obj, 0, 10, 0);
-	/* An invalidation of a page of the batch during resolve: stale, -EAGAIN, again. */
-	ck_assert_int_eq(fault(vm, 4, 4, 0, &res), 4);
-	ck_assert_int_eq(res.calls, 2);
-	ck_assert(res.stale[0]);
-	ck_assert(!res.stale[1]);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.fault_retries, 1);
-	ck_assert_uint_eq(st.faults, 1);
-	for (uint64_t g = 4; g < 8; g++)
-		ck_assert(is_shadow_present_spte(get(vm, g)));
-
-	/* One outside the batch is not stale. */
-	res = (struct resolver){ .invalidate_once = true, .invalidate_gfn = 9, .check_stale = true };
-	ck_assert_int_eq(fault(vm, 0, 2, 0, &res), 2);
-	ck_assert_int_eq(res.calls, 1);
-	ck_assert(!res.stale[0]);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.fault_retries, 1);
-}
-END_TEST
-
-START_TEST(test_fault_retries_when_invalidated_while_resolving)
-{
-	struct resolver res = { .invalidate_once = true, .invalidate_gfn = 7 };
-	struct shadow_stats st;
-
-	add(vm, obj, 0, 10, 0);
-	ck_assert_int_eq(fault(vm, 4, 4, 0, &res), 4);	/* 7 is a neighbour */
-	ck_assert_int_eq(res.calls, 2);
-	shadow_get_stats(vm, &st);
-	ck_assert_uint_eq(st.fault_retries, 1);
-	ck_assert_uint_eq(st.faults, 1);
-	ck_assert(is_shadow_present_spte(get(vm, 7)));
-
-	/* An invalidation elsewhere does not force a retry. */
-	res.invalidate_once = true;
-	res.invalidate_gfn = 9;
-	ck_assert_int_eq(fault(vm, 0, 2, 0, &res), 2);
-	ck_assert_int_eq(res.calls, 3);
-}
-END_TEST
-
-struct waiting_fault {
-	pthread_t thread;
-	atomic_bool done;
-	int ret;
-};
-
-static void *waiting_fault_thread(void *arg)
-{
-	struct waiting_fault *wf = arg;
-	struct resolver res = { 0 };
-
-	wf->ret = fault(vm, 3, 1, 0, &res);
-	atomic_store(&wf->done, true);
-	return NULL;
-}
-
-START_TEST(test_fault_waits_for_invalidation_end)
-{
-	struct waiting_fault wf = { .done = false };
-	struct mn_range r;
-
-	add(vm, obj, 0, 10, 0);
-	mn_invalidate_range_start(space, &r, 0, 10);
-	ck_assert_int_eq(pthread_create(&wf.thread, NULL, waiting_fault_thread, &wf), 0);
-	/* More time only gives a broken fault path more chances to fail. */
-	for (int i = 0; i < 20; i++) {
-		usleep(1000);
-		ck_assert(!atomic_load(&wf.done));
-		ck_assert(!is_shadow_present_spte(get(vm, 3)));
-	}
-	mn_invalidate_range_end(&r);
-	pthread_join(wf.thread, NULL);
-	ck_assert_int_eq(wf.ret, 1);
-	ck_assert(is_shadow_present_spte(get(vm, 3)));
-}
-END_TEST
-
 /* --- notifier callbacks ---------------------------------------------------------- */
 
 START_TEST(test_invalidate_zaps_present_and_keeps_pager_state)
@@ -914,33 +564,6 @@ START_TEST(test_release_zaps_all_and_refuses_faults)
 }
 END_TEST
 
-START_TEST(test_walk_visits_covered_chunks_in_order)
-{
-	struct shadow_walk w;
-	uint64_t n = 0, prev = 0;
-
-	add(vm, obj, 0, 3, 510);		/* 510..512: two chunks */
-	add(vm, obj, 0, 1, GIB_PAGES * 700);	/* another directory */
-	pager_set(vm, 511, make_zero_spte());
-	shadow_lock(vm);
-	for_each_shadow_spte(vm, 0, SHADOW_GFN_LIMIT, &w) {
-		spte_t *sptep = shadow_sptep(vm, w.gfn);
-
-		ck_assert(n == 0 || w.gfn > prev);
-		if (sptep)
-			ck_assert_ptr_eq(w.sptep, sptep);
-		else
-			ck_assert(is_none_spte(*w.sptep));
-		prev = w.gfn;
-		n++;
-	}
-	ck_assert_uint_eq(prev, GIB_PAGES * 700 + 511);
-	shadow_unlock(vm);
-	/* Two whole chunks around 510..512 and one around the far page. */
-	ck_assert_uint_eq(n, 3 * 512);
-}
-END_TEST
-
 static Suite *shadow_suite(void)
 {
 	Suite *s = suite_create("shadow");
@@ -963,8 +586,6 @@ static Suite *shadow_suite(void)
 	tcase_add_test(tc, test_object_and_shadow_accessors);
 	tcase_add_test(tc, test_region_add_validates_its_arguments);
 	tcase_add_test(tc, test_new_region_reads_none_and_gaps_fault);
-	tcase_add_test(tc, test_table_memory_scales_with_guest_ram);
-	tcase_add_test(tc, test_regions_sharing_a_chunk_keep_it_until_both_go);
 	tcase_add_test(tc, test_remove_forgets_sptes);
 	tcase_add_test(tc, test_move_keeps_states_and_pgoff);
 	tcase_add_test(tc, test_move_refuses_overlap_and_changes_nothing);
@@ -972,19 +593,10 @@ static Suite *shadow_suite(void)
 	tcase_add_test(tc, test_rmap_range_yields_one_run_per_region);
 	tcase_add_test(tc, test_pager_reclaim_through_rmap);
 	tcase_add_test(tc, test_pager_writers_refuse_present_sptes);
-	tcase_add_test(tc, test_fault_resolves_and_installs);
-	tcase_add_test(tc, test_fault_batch_prefetches_until_present_or_region_end);
-	tcase_add_test(tc, test_fault_outside_regions_fails);
-	tcase_add_test(tc, test_fault_returns_resolve_errors_and_installs_nothing);
-	tcase_add_test(tc, test_fault_map_writable_controls_write_permission);
-	tcase_add_test(tc, test_fault_retries_when_invalidated_while_resolving);
-	tcase_add_test(tc, test_fault_resolve_sees_stale_and_restarts);
-	tcase_add_test(tc, test_fault_waits_for_invalidation_end);
 	tcase_add_test(tc, test_invalidate_zaps_present_and_keeps_pager_state);
 	tcase_add_test(tc, test_young_harvest_from_accessed_bits);
 	tcase_add_test(tc, test_dirty_harvest_write_protects);
 	tcase_add_test(tc, test_release_zaps_all_and_refuses_faults);
-	tcase_add_test(tc, test_walk_visits_covered_chunks_in_order);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -230,8 +230,12 @@ static void *reclaimer_thread(void *arg)
 		if (n != 2)
 			violation();	/* every page is mapped by both VMs */
 		for_each_rmap_spte(t.obj, p, &it) {
+			/* NULL until the chunk is used: shadow_sptep() uses it. */
+			spte_t *sptep;
+
 			shadow_lock(it.shadow);
-			if (shadow_spte_set_zero(it.shadow, it.sptep) != 0)
+			sptep = it.sptep ? it.sptep : shadow_sptep(it.shadow, it.gfn);
+			if (!sptep || shadow_spte_set_zero(it.shadow, sptep) != 0)
 				violation();
 			shadow_unlock(it.shadow);
 		}

@@ -33,11 +33,14 @@
 
 #define GIB_PAGES	(1ULL << 18)
 #define DIR_PAGES	(1ULL << 27)
+#define ROOT_PAGES	(1ULL << 36)	/* gfns per root of the table: 256 TiB */
 
 static const uint64_t obj_pages[NOBJS] = { 700, 300 };
 
 /* Where regions go: near 0, and across a node and a directory boundary. */
-static const uint64_t gfn_bases[] = { 0, 1500, GIB_PAGES - 300, DIR_PAGES - 200 };
+static const uint64_t gfn_bases[] = {
+	0, 1500, GIB_PAGES - 300, DIR_PAGES - 200, ROOT_PAGES - 200
+};
 
 struct model_region {
 	bool used;
@@ -458,7 +461,8 @@ static void check_rmap(void)
 				expect_u64(it.pgoff, p);
 				expect_u64(it.count, 1);
 				shadow_lock(it.shadow);
-				expect_u64(*it.sptep, *spte);
+				/* NULL: its chunk was never used, so none. */
+				expect_u64(it.sptep ? *it.sptep : SPTE_NONE, *spte);
 				shadow_unlock(it.shadow);
 				found++;
 			}
@@ -475,8 +479,11 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Distinct values of gfn >> shift over the model regions of @vm. */
-static uint64_t distinct_blocks(int vm, unsigned int shift)
+/*
+ * Distinct values of gfn >> shift over the model regions of @vm (only
+ * over gfns whose spte is not none, if @used).
+ */
+static uint64_t distinct_blocks_of(int vm, unsigned int shift, bool used)
 {
 	static uint64_t blocks[MAX_REGIONS * MAX_NPAGES];
 	uint64_t n = 0, distinct = 0;
@@ -484,12 +491,18 @@ static uint64_t distinct_blocks(int vm, unsigned int shift)
 	for (int i = 0; i < MAX_REGIONS; i++)
 		if (m.reg[i].used && m.reg[i].vm == vm)
 			for (uint64_t k = 0; k < m.reg[i].npages; k++)
-				blocks[n++] = (m.reg[i].gfn + k) >> shift;
+				if (!used || !is_none_spte(m.reg[i].spte[k]))
+					blocks[n++] = (m.reg[i].gfn + k) >> shift;
 	qsort(blocks, n, sizeof(blocks[0]), cmp_u64);
 	for (uint64_t k = 0; k < n; k++)
 		if (!k || blocks[k] != blocks[k - 1])
 			distinct++;
 	return distinct;
+}
+
+static uint64_t distinct_blocks(int vm, unsigned int shift)
+{
+	return distinct_blocks_of(vm, shift, false);
 }
 
 static void check_stats(void)
@@ -504,10 +517,16 @@ static void check_stats(void)
 					present += !!(m.reg[i].spte[k] & SPTE_PRESENT_MASK);
 		shadow_get_stats(m.vm[vm], &st);
 		expect_u64(st.present, present);
-		expect_u64(st.table_bytes, 8192 * 8 +
-				  distinct_blocks(vm, 27) * 4104 +
-				  distinct_blocks(vm, 18) * 5128 +
-				  distinct_blocks(vm, 9) * 512);
+		uint64_t fixed = 16 * 8 + distinct_blocks(vm, 36) * 4104 +
+				 distinct_blocks(vm, 27) * 4104 +
+				 distinct_blocks(vm, 18) * 5128;
+
+		/* Chunks: every one holding an spte other than none, at
+		 * most every covered one (a used chunk stays until its
+		 * region goes). */
+		expect_true(st.table_bytes >= fixed + distinct_blocks_of(vm, 9, true) * 512);
+		expect_true(st.table_bytes <= fixed + distinct_blocks(vm, 9) * 512);
+		expect_u64((st.table_bytes - fixed) % 512, 0);
 	}
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Unit tests of the swap store on a real file: slot allocation and reuse,
+ * slot metadata that follows the slots in use,
  * round trips, checksum verification (a slot never comes back wrong), and
  * the fault-injection switches the pager tests rely on.
  */
@@ -155,6 +156,83 @@ START_TEST(never_written_slot_is_not_read_as_valid)
 	ck_assert_uint_eq(swap_slots_alloc(&st, &slot, 1), 1);
 	ck_assert_int_eq(pwrite(st.fd, page, PAGE_SIZE, slot * PAGE_SIZE), PAGE_SIZE);
 	ck_assert_int_eq(swap_read(&st, slot, 0, back), -EBADMSG);
+}
+END_TEST
+
+START_TEST(freed_slot_checksum_is_forgotten)
+{
+	uint64_t slot, again, p = 3;
+
+	fill(page, 6);
+	ck_assert_uint_eq(swap_slots_alloc(&st, &slot, 1), 1);
+	ck_assert_int_eq(swap_write(&st, &slot, &p, page, 1), 0);
+	swap_slot_free(&st, slot);
+	/* The data is still in the file; its slot, taken again, is not valid. */
+	ck_assert_uint_eq(swap_slots_alloc(&st, &again, 1), 1);
+	ck_assert_uint_eq(again, slot);
+	ck_assert_int_eq(swap_read(&st, again, p, back), -EBADMSG);
+}
+END_TEST
+
+/* Allocate @n slots into @a, 64 at a time. */
+static void alloc_n(uint64_t *a, uint64_t n)
+{
+	for (uint64_t got = 0; got < n; )
+		got += swap_slots_alloc(&st, a + got, n - got < 64 ? n - got : 64);
+}
+
+#define BLOCK_BYTES	sizeof(struct swap_block)
+#define DIR_BYTES	(16 * sizeof(struct swap_block *))	/* the first directory */
+
+START_TEST(slot_metadata_follows_the_slots_in_use)
+{
+	static uint64_t a[2 * SWAP_BLOCK_SLOTS + 10];
+	uint64_t n = 2 * SWAP_BLOCK_SLOTS + 10, s;
+
+	ck_assert_uint_eq(swap_store_metadata_bytes(&st), 0);
+	ck_assert_uint_le(BLOCK_BYTES, SWAP_BLOCK_SLOTS * 4 + SWAP_BLOCK_SLOTS / 8 + 8);
+	alloc_n(a, n);
+	for (uint64_t i = 0; i < n; i++)
+		ck_assert_uint_eq(a[i], i);
+	/* Three blocks (the third for 10 slots) and the directory, exactly. */
+	ck_assert_uint_eq(swap_store_metadata_bytes(&st), 3 * BLOCK_BYTES + DIR_BYTES);
+
+	/* A block whose slots are all free goes. */
+	for (uint64_t i = SWAP_BLOCK_SLOTS; i < 2 * SWAP_BLOCK_SLOTS; i++)
+		swap_slot_free(&st, a[i]);
+	ck_assert_uint_eq(st.in_use, SWAP_BLOCK_SLOTS + 10);
+	ck_assert_uint_eq(swap_store_metadata_bytes(&st), 2 * BLOCK_BYTES + DIR_BYTES);
+	/* The lowest free slot comes first, and brings its block back. */
+	ck_assert_uint_eq(swap_slots_alloc(&st, &s, 1), 1);
+	ck_assert_uint_eq(s, SWAP_BLOCK_SLOTS);
+	ck_assert_uint_eq(swap_store_metadata_bytes(&st), 3 * BLOCK_BYTES + DIR_BYTES);
+	swap_slot_free(&st, a[5]);
+	ck_assert_uint_eq(swap_slots_alloc(&st, &s, 1), 1);
+	ck_assert_uint_eq(s, 5);
+
+	/* Everything freed: only the directory is left. */
+	swap_slot_free(&st, SWAP_BLOCK_SLOTS);
+	for (uint64_t i = 0; i < n; i++)
+		if (i < SWAP_BLOCK_SLOTS || i >= 2 * SWAP_BLOCK_SLOTS)
+			swap_slot_free(&st, a[i]);
+	ck_assert_uint_eq(st.in_use, 0);
+	ck_assert_uint_eq(swap_store_metadata_bytes(&st), DIR_BYTES);
+}
+END_TEST
+
+START_TEST(a_block_device_sized_store_is_full_at_its_last_slot)
+{
+	uint64_t a[64];
+
+	st.max_slots = SWAP_BLOCK_SLOTS + 3;	/* as set from BLKGETSIZE64 */
+	for (uint64_t i = 0; i < SWAP_BLOCK_SLOTS; i += 64)
+		ck_assert_uint_eq(swap_slots_alloc(&st, a, 64), 64);
+	ck_assert_uint_eq(swap_slots_alloc(&st, a, 8), 3);
+	ck_assert_uint_eq(a[2], SWAP_BLOCK_SLOTS + 2);
+	ck_assert_uint_eq(swap_slots_alloc(&st, a, 1), 0);
+	swap_slot_free(&st, 17);
+	ck_assert_uint_eq(swap_slots_alloc(&st, a, 2), 1);
+	ck_assert_uint_eq(a[0], 17);
 }
 END_TEST
 
@@ -397,6 +475,9 @@ int main(void)
 	tcase_add_test(tc, corrupted_slot_fails_its_checksum);
 	tcase_add_test(tc, slot_read_back_for_another_page_fails_its_checksum);
 	tcase_add_test(tc, never_written_slot_is_not_read_as_valid);
+	tcase_add_test(tc, freed_slot_checksum_is_forgotten);
+	tcase_add_test(tc, slot_metadata_follows_the_slots_in_use);
+	tcase_add_test(tc, a_block_device_sized_store_is_full_at_its_last_slot);
 	tcase_add_test(tc, checksum_depends_on_every_byte_and_the_page);
 	tcase_add_test(tc, injected_faults_fail_the_requested_operations);
 	tcase_add_test(tc, missing_directory_is_an_error);
