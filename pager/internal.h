@@ -62,6 +62,18 @@
 /* A fault waits this long for reclaim before it may use the overshoot. */
 #define PAGER_THROTTLE_MAX_NS	(2000ULL * 1000 * 1000)
 
+/*
+ * Tests only (tests/test_pager_busy.c): called with no lock held, at
+ * PAGER_TEST_INSTALL before a fault's UFFDIO_* of object pages [p, p + n),
+ * at PAGER_TEST_SWAP_WRITE before reclaim's swap write of n pages of the
+ * chunk that starts at page p. The pages are busy meanwhile. May block.
+ */
+enum pager_test_point { PAGER_TEST_INSTALL, PAGER_TEST_SWAP_WRITE };
+typedef void (*pager_test_hook_fn)(void *opaque, enum pager_test_point at, uint64_t p,
+				   unsigned n);
+/* Set the hook before pager_start (pager.c). */
+void pager_set_test_hook(struct pager *pg, pager_test_hook_fn fn, void *opaque);
+
 struct pager_counters {
 	atomic_uint_fast64_t faults_missing;	/* uffd MISSING messages */
 	atomic_uint_fast64_t faults_minor;	/* uffd MINOR messages */
@@ -108,6 +120,10 @@ struct pager {
 	page_state_t *state;		/* one word per object page, under its chunk lock */
 	uint64_t nchunks;
 	pthread_mutex_t *chunk_locks;
+	uint64_t *busy;			/* per chunk: its busy pages, under the chunk lock */
+	atomic_uint *busy_seq;		/* per chunk: futex word of busy waits (busy.c) */
+	pager_test_hook_fn test_hook;	/* tests only; set before pager_start */
+	void *test_opaque;
 
 	struct swap_store store;
 	struct mn_space *space;
@@ -146,6 +162,18 @@ struct pager {
 	const char *stats_file;
 	uint64_t start_ns;
 };
+
+/* --- busy pages (pager/busy.c) ---------------------------------------------- */
+
+bool busy_wait(struct pager *pg, uint64_t c, uint64_t mask);
+void busy_mark(struct pager *pg, uint64_t c, uint64_t mask);
+void busy_clear_unlock(struct pager *pg, uint64_t c, uint64_t mask);
+
+/* Bits [i, i + n) of a chunk's 64-page mask, n >= 1. */
+static inline uint64_t chunk_mask(unsigned i, unsigned n)
+{
+	return (n >= 64 ? ~0ULL : (1ULL << n) - 1) << i;
+}
 
 /* --- named transitions of the state words (pager/page_state.h) ------------- */
 /*
@@ -204,7 +232,7 @@ int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t
 		   bool from_uffd);
 void *pager_fault_thread(void *arg);
 void *pager_reclaim_thread(void *arg);
-unsigned pager_evict_cold(struct pager *pg, uint64_t c);
+unsigned pager_evict_cold(struct pager *pg, uint64_t c, uint8_t *rbuf, uint8_t *wbuf);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);
 uint64_t pager_fault_retries(struct pager *pg);

@@ -344,7 +344,8 @@ void pager_stats_summary(struct pager *pg)
 uint64_t pager_metadata_bytes(struct pager *pg)
 {
 	struct shadow_stats ss = { 0 };
-	uint64_t bytes = pg->npages * sizeof(*pg->state);
+	uint64_t bytes = pg->npages * sizeof(*pg->state) +
+			 pg->nchunks * (sizeof(*pg->busy) + sizeof(*pg->busy_seq));
 
 	if (pg->shadow) {
 		shadow_get_stats(pg->shadow, &ss);
