@@ -595,7 +595,7 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 void *pager_fault_thread(void *arg)
 {
 	struct pager *pg = arg;
-	struct uffd_msg msgs[16];
+	struct uffd_msg msg;
 	uint8_t *buf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
 
 	if (!buf) {
@@ -614,12 +614,15 @@ void *pager_fault_thread(void *arg)
 			break;
 		if (fds[1].revents)
 			break;
-		r = read(pg->uffd, msgs, sizeof(msgs));
-		if (r < 0)
+		/*
+		 * One message at a time: a fault may wait for a busy page, and
+		 * the messages behind it go to the other fault threads meanwhile.
+		 */
+		r = read(pg->uffd, &msg, sizeof(msg));
+		if (r < (ssize_t)sizeof(msg))
 			continue;	/* EAGAIN: another thread took it */
-		for (size_t i = 0; i < r / sizeof(msgs[0]); i++)
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT && !atomic_load(&pg->stopping))
-				handle_fault(pg, &msgs[i], buf);
+		if (msg.event == UFFD_EVENT_PAGEFAULT && !atomic_load(&pg->stopping))
+			handle_fault(pg, &msg, buf);
 	}
 	free(buf);
 	return NULL;

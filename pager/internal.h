@@ -65,8 +65,9 @@
 /*
  * Tests only (tests/test_pager_busy.c): called with no lock held, at
  * PAGER_TEST_INSTALL before a fault's UFFDIO_* of object pages [p, p + n),
- * at PAGER_TEST_SWAP_WRITE before reclaim's swap write of n pages of the
- * chunk that starts at page p. The pages are busy meanwhile. May block.
+ * at PAGER_TEST_SWAP_WRITE before reclaim's swap write of n dirty pages of
+ * one chunk, the first of them page p. The pages are busy meanwhile. May
+ * block.
  */
 enum pager_test_point { PAGER_TEST_INSTALL, PAGER_TEST_SWAP_WRITE };
 typedef void (*pager_test_hook_fn)(void *opaque, enum pager_test_point at, uint64_t p,

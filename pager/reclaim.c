@@ -210,7 +210,7 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t c, uint64_t mask, uint8
 			while (got && slots[got - 1] > PS_SLOT_MAX)
 				swap_slot_free(&pg->store, slots[--got]);
 			if (got && pg->test_hook)
-				pg->test_hook(pg->test_opaque, PAGER_TEST_SWAP_WRITE, p0, got);
+				pg->test_hook(pg->test_opaque, PAGER_TEST_SWAP_WRITE, pages[0], got);
 			ret = got ? swap_write(&pg->store, slots, pages, wbuf, got) : 0;
 			if (ret) {
 				for (unsigned i = 0; i < got; i++)

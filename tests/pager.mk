@@ -4,9 +4,10 @@
 # transitions, runs, batch windows, watermarks) and test_pager_handle (the
 # consumer path and the vCPU fault path against a real pager: memfd,
 # userfaultfd, reclaim, swap file), the latter also built from the library
-# sources with ThreadSanitizer.
-check_PROGRAMS += tests/test_pager_state tests/test_pager_handle
-TESTS += tests/test_pager_state tests/test_pager_handle
+# sources with ThreadSanitizer; test_pager_busy (faults and a swap write
+# with no chunk lock held: busy pages, held by a test hook), also under TSan.
+check_PROGRAMS += tests/test_pager_state tests/test_pager_handle tests/test_pager_busy
+TESTS += tests/test_pager_state tests/test_pager_handle tests/test_pager_busy
 PAGER_TEST_LDADD = pager/libpager.a shadow/libshadow.a notifier/libnotifier.a \
 	$(CHECK_LIBS) $(PTHREAD_LIBS)
 
@@ -17,6 +18,10 @@ tests_test_pager_state_LDADD = $(CHECK_LIBS)
 tests_test_pager_handle_SOURCES = tests/test_pager_handle.c
 tests_test_pager_handle_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_test_pager_handle_LDADD = $(PAGER_TEST_LDADD)
+
+tests_test_pager_busy_SOURCES = tests/test_pager_busy.c
+tests_test_pager_busy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_test_pager_busy_LDADD = $(PAGER_TEST_LDADD)
 
 if ENABLE_TSAN
 check_PROGRAMS += tests/test_pager_handle_tsan
@@ -30,4 +35,16 @@ tests_test_pager_handle_tsan_CFLAGS = \
 	$(AM_CFLAGS) $(CHECK_CFLAGS) $(TSAN_CFLAGS) -DTEST_TSAN
 tests_test_pager_handle_tsan_LDFLAGS = $(TSAN_LDFLAGS)
 tests_test_pager_handle_tsan_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += tests/test_pager_busy_tsan
+TESTS += tests/test_pager_busy_tsan
+tests_test_pager_busy_tsan_SOURCES = \
+	tests/test_pager_busy.c \
+	$(pager_libpager_a_SOURCES) \
+	$(shadow_libshadow_a_SOURCES) \
+	$(notifier_libnotifier_a_SOURCES)
+tests_test_pager_busy_tsan_CFLAGS = \
+	$(AM_CFLAGS) $(CHECK_CFLAGS) $(TSAN_CFLAGS) -DTEST_TSAN
+tests_test_pager_busy_tsan_LDFLAGS = $(TSAN_LDFLAGS)
+tests_test_pager_busy_tsan_LDADD = $(CHECK_LIBS) $(PTHREAD_LIBS)
 endif
