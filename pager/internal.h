@@ -9,13 +9,29 @@
  *
  * Locking (outermost first):
  *   chunk lock (one mutex per CHUNK_PAGES object pages): protects the
- *     state words of its pages. Held by a fault's resolve step
- *     (fault_resolve) to reserve room and note the words, and again to
- *     check them and install (UFFDIO_ZEROPAGE / COPY / CONTINUE and the
- *     transition), but not across its swap reads, nor while a throttled
- *     fault waits; by reclaim (trylock only: reclaim never waits for a
- *     fault) and by a discard, each around its invalidations, zaps and
- *     punches.
+ *     state words of its pages and the chunk's busy mask (pg->busy[c]).
+ *     Held only for short steps that do no I/O: by a fault (fault_resolve)
+ *     to reserve room, mark its batch busy and note the words (fault_own),
+ *     and again for the transitions (fault_commit); by reclaim (trylock
+ *     only: reclaim never waits for a fault) to pick, zap and mark its
+ *     victims, and again to punch them and apply the transitions; by a
+ *     discard around its invalidation, punch and transitions. Dropped while
+ *     a throttled fault waits for room and while anyone waits for a busy
+ *     page (busy_wait).
+ *   busy pages (pager/busy.c): a page one thread owns while it works on it
+ *     with no lock held, like the kernel's locked folio / PG_writeback: a
+ *     fault's batch during its swap read and its UFFDIO_ZEROPAGE / COPY /
+ *     CONTINUE (fault_read_swap, fault_install), reclaim's dirty victims
+ *     during their read from the memfd and swap write (reclaim_pages).
+ *     Nobody else changes a busy page's word, maps, zaps or punches it:
+ *     reclaim skips busy pages (chunk_pages), a fault waits for its own
+ *     page and clips its batch before any other busy one (fault_own), a
+ *     discard waits for the busy pages of its range (pager_discard). A
+ *     waiter sleeps on the chunk's futex word (pg->busy_seq[c], timed on
+ *     CLOCK_MONOTONIC) holding no lock; busy_clear_unlock wakes it. An
+ *     owner holds no lock while it owns pages and waits for nothing but
+ *     its own I/O (a fault reserves room before it marks anything busy),
+ *     so waits for busy pages end.
  *   the object's rmap_lock, the spaces' notifier locks and the shadows'
  *     mmu_locks, inside pager_inval_start .. pager_inval_end and
  *     shadow_fault / shadow_access (shadow/shadow.h, notifier/notifier.h).
@@ -24,22 +40,20 @@
  *     everything above, never by the pager's threads.
  *   swap store lock (slot allocator and checksums), innermost.
  *   space_lock + space_cv / reclaim_cv (CLOCK_MONOTONIC): waits for room
- *     (throttled faults, holding no chunk lock) and wakes the reclaim
- *     thread; no chunk lock is taken while it is held.
- * No I/O happens under an mmu_lock or a notifier lock, and a fault's swap
- *   reads happen under no lock at all: fault_resolve drops the chunk lock
- *   around fault_read_swap into the thread's private buffer, then retakes
- *   it and installs only if no invalidation of the batch began
- *   (shadow_fault_stale) and no state word of the batch changed; else the
- *   fault starts again (-EAGAIN to shadow_fault, fault_retries). Every
- *   invalidator of object pages (reclaim, discard) holds their chunk lock
- *   from pager_inval_start to the transition, so under the retaken lock
- *   "not stale, words unchanged" means every slot read still held its
- *   page. The UFFDIO_* install itself stays under the chunk lock (a memcpy
- *   of at most a chunk, and the kernel's page allocation, no I/O): reclaim
- *   then never zaps or punches a half-installed batch, and EEXIST keeps
- *   meaning a broken invariant. Reclaim's swap writes run under the chunk
- *   lock of their pages (docs/notifier-protocol.md says what that costs).
+ *     (throttled faults, holding no chunk lock and no busy page) and wakes
+ *     the reclaim thread; no chunk lock is taken while it is held.
+ * No I/O happens under a chunk lock, an mmu_lock or a notifier lock: swap
+ *   reads and writes, memfd reads of reclaim and the UFFDIO_* installs
+ *   (the kernel's page allocation) run with their pages busy and no lock
+ *   held. Every invalidator of object pages (reclaim, discard) holds their
+ *   chunk lock from pager_inval_start to the transition and never touches
+ *   a busy page, so a fault's batch is invalidated by nobody while it is
+ *   busy; fault_resolve still checks, before it installs a swap read, that
+ *   no invalidation of the batch began (shadow_fault_stale) and no word
+ *   changed (a defence: else -EAGAIN, fault_retries, swap_pages_read_stale),
+ *   and an EEXIST of an install still means a broken invariant. The
+ *   shadow's own read_retry under its mmu_lock stays the final check
+ *   before sptes are installed.
  * Counters, the resident and swapped counts, the limit and its watermarks
  *   are C11 atomics.
  */
