@@ -243,6 +243,8 @@ void pager_set_watermarks(struct pager *pg, uint64_t limit);
 bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room);
 
 void pager_kick_reclaim(struct pager *pg);
+int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n, const void *src,
+		 uint64_t mode);	/* pager/uffd.c */
 int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t *buf,
 		   bool from_uffd);
 void *pager_fault_thread(void *arg);
