@@ -338,8 +338,9 @@ void pager_stats_summary(struct pager *pg)
 }
 
 /*
- * Per-page metadata: the state words, every secondary table (the vCPUs'
- * shadow and the handles'), and the swap store's checksums.
+ * Per-page metadata: the state words (and each chunk's busy mask and its
+ * futex word), every secondary table (the vCPUs' shadow and the
+ * handles'), and the swap store's checksums.
  */
 uint64_t pager_metadata_bytes(struct pager *pg)
 {
