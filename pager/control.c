@@ -63,12 +63,22 @@ int pager_set_limit(struct pager *pg, uint64_t pages, unsigned timeout_ms, char 
 long pager_swap_out(struct pager *pg)
 {
 	uint64_t t0 = pager_now_ns();
+	uint8_t *rbuf, *wbuf;
 	long evicted = 0;
 
 	if (!pg->limited)
 		return -1;
+	rbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
+	wbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
+	if (!rbuf || !wbuf) {
+		free(rbuf);
+		free(wbuf);
+		return -1;
+	}
 	for (uint64_t c = 0; c < pg->nchunks && !atomic_load(&pg->stopping); c++)
-		evicted += pager_evict_cold(pg, c);
+		evicted += pager_evict_cold(pg, c, rbuf, wbuf);
+	free(rbuf);
+	free(wbuf);
 	pthread_mutex_lock(&pg->space_lock);
 	pthread_cond_broadcast(&pg->space_cv);
 	pthread_mutex_unlock(&pg->space_lock);

@@ -3,120 +3,20 @@
  * The pager's fault side: fault threads read userfaultfd messages and
  * resolve them (UFFDIO_ZEROPAGE, UFFDIO_COPY, UFFDIO_CONTINUE) through the
  * shadow's fault path, in batches on sequential access, reserving room
- * under the resident limit first; swap reads run with no lock held
- * (fault_resolve). VMM threads use the same path (pager_fault_in).
+ * under the resident limit first; swap reads and installs run with no
+ * lock held, the batch's pages busy (fault_resolve). VMM threads use the same path (pager_fault_in).
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pager/internal.h"
 #include "pager/uffd_compat.h"
 #include "pager/util.h"
-
-/* --- userfaultfd resolution ---------------------------------------------------- */
-
-/*
- * EEXIST from UFFDIO_COPY / UFFDIO_ZEROPAGE: page p is mapped although its
- * state says absent or swapped, an invariant is broken. It is accepted only
- * if it already holds exactly what we were installing (@src, or zeroes);
- * else the caller stops the guest rather than declare anything clean.
- */
-static int uffd_verify_existing(struct pager *pg, uint64_t p, const void *src)
-{
-	uint8_t cur[PAGE_SIZE];
-	static const uint8_t zero[PAGE_SIZE];
-
-	if (pread(pg->memfd, cur, PAGE_SIZE, (off_t)(p << PAGE_SHIFT)) != (ssize_t)PAGE_SIZE)
-		return -EIO;
-	if (memcmp(cur, src ? src : zero, PAGE_SIZE)) {
-		pager_err("pager: guest RAM page %llu is mapped with other contents although its "
-			  "state says %s: stopping", (unsigned long long)p,
-			  src ? "swapped" : "absent");
-		return -EEXIST;
-	}
-	return 0;
-}
-
-/*
- * One UFFDIO_{COPY,ZEROPAGE,CONTINUE} over [p, p + n). EAGAIN (the mapping
- * is changing) is retried after what was done; EEXIST (a page already
- * mapped) is resolved page by page from the first page not yet done, each
- * page with its own source; an existing page is verified for COPY and
- * ZEROPAGE (uffd_verify_existing), expected for CONTINUE. Returns 0 or -errno.
- */
-static int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n,
-			const void *src, uint64_t mode)
-{
-	uint64_t start = (uintptr_t)page_hva(pg, p), len = (uint64_t)n << PAGE_SHIFT;
-	__s64 *result;
-	union {
-		struct uffdio_copy copy;
-		struct uffdio_zeropage zero;
-		struct uffdio_continue cont;
-	} a;
-
-	for (int tries = 0; tries < 100; tries++) {
-		/* Pages before start are done; src, if any, is the source of start. */
-		uint64_t first = (start - (uintptr_t)pg->base) >> PAGE_SHIFT;
-
-		memset(&a, 0, sizeof(a));
-		if (cmd == UFFDIO_COPY) {
-			a.copy = (struct uffdio_copy){ .dst = start, .src = (uintptr_t)src,
-						       .len = len, .mode = mode };
-			result = &a.copy.copy;
-		} else if (cmd == UFFDIO_ZEROPAGE) {
-			a.zero = (struct uffdio_zeropage){ .range = { start, len } };
-			result = &a.zero.zeropage;
-		} else {
-			a.cont = (struct uffdio_continue){ .range = { start, len }, .mode = mode };
-			result = &a.cont.mapped;
-		}
-		if (ioctl(pg->uffd, cmd, &a) == 0)
-			return 0;
-		if (errno == EAGAIN && *result > 0 && (uint64_t)*result < len) {
-			/* Partly done: continue after what was resolved. */
-			uint64_t done = *result & ~(PAGE_SIZE - 1);
-
-			start += done;
-			len -= done;
-			if (src)
-				src = (const uint8_t *)src + done;
-			continue;
-		}
-		if (errno == EAGAIN)
-			continue;
-		if (errno == EEXIST) {
-			unsigned left = len >> PAGE_SHIFT;
-
-			if (left == 1) {
-				struct uffdio_range wake = { start, len };
-				int ret = cmd == UFFDIO_CONTINUE ? 0 :
-					  uffd_verify_existing(pg, first, src);
-
-				if (!ret)
-					ioctl(pg->uffd, UFFDIO_WAKE, &wake);
-				return ret;
-			}
-			for (unsigned i = 0; i < left; i++) {
-				int ret = uffd_resolve(pg, cmd, first + i, 1,
-						       src ? (const uint8_t *)src + ((uint64_t)i << PAGE_SHIFT) : NULL,
-						       mode);
-				if (ret)
-					return ret;
-			}
-			return 0;
-		}
-		return -errno;
-	}
-	(void)p;
-	return -EBUSY;	/* not -EAGAIN: that would make shadow_fault start again */
-}
 
 enum action { ACT_NONE, ACT_ZERO, ACT_COPY, ACT_CONT, ACT_CONT_WP };
 
@@ -151,24 +51,28 @@ static enum action page_action(const struct fault_ctx *fc, uint64_t w)
 }
 
 /*
- * Install object pages [p, p + n), by runs of the same action; swapped
- * pages come from fc->buf, filled by fault_read_swap while the chunk lock
- * was dropped (and found still valid after it was retaken). Chunk lock
- * held. Returns 0 or -errno.
+ * No lock held, the pages busy (ours): install object pages [p, p + n)
+ * whose state words were @seen, by runs of the same action; swapped pages
+ * come from fc->buf, filled by fault_read_swap. *@done: pages installed
+ * (a prefix), for fault_commit, also on an error. Returns 0 or -errno.
  */
-static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
+static int fault_install(struct fault_ctx *fc, uint64_t p, unsigned n, const page_state_t *seen,
+			 unsigned *done)
 {
 	struct pager *pg = fc->pg;
 	unsigned i = 0;
 
+	*done = 0;
 	while (i < n) {
 		uint64_t q = p + i;
-		enum action act = page_action(fc, pg->state[q]);
+		enum action act = page_action(fc, seen[i]);
 		unsigned run = 1;
 		int ret = 0;
 
-		while (i + run < n && page_action(fc, pg->state[q + run]) == act)
+		while (i + run < n && page_action(fc, seen[i + run]) == act)
 			run++;
+		if (pg->test_hook && act != ACT_NONE)
+			pg->test_hook(pg->test_opaque, PAGER_TEST_INSTALL, q, run);
 		switch (act) {
 		case ACT_NONE:
 			/* Mapped as far as we know; a waiter means the host dropped it. */
@@ -177,30 +81,16 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			break;
 		case ACT_ZERO:
 			ret = uffd_resolve(pg, UFFDIO_ZEROPAGE, q, run, NULL, 0);
-			if (ret)
-				break;
-			for (unsigned k = 0; k < run; k++)
-				page_zero_filled(pg, q + k);
-			fc->used += run;
 			break;
 		case ACT_COPY:
 			ret = uffd_resolve(pg, UFFDIO_COPY, q, run,
 					   fc->buf + ((q - fc->p0) << PAGE_SHIFT),
 					   fc->keep_clean ? UFFDIO_COPY_MODE_WP : 0);
-			if (ret)
-				break;
-			for (unsigned k = 0; k < run; k++)
-				page_swapped_in(pg, q + k, fc->keep_clean);
-			fc->used += run;
 			break;
 		case ACT_CONT:
 		case ACT_CONT_WP:
 			ret = uffd_resolve(pg, UFFDIO_CONTINUE, q, run, NULL,
 					   act == ACT_CONT_WP ? UFFDIO_CONTINUE_MODE_WP : 0);
-			if (ret)
-				break;
-			for (unsigned k = 0; k < run; k++)
-				page_continued(pg, q + k, act == ACT_CONT_WP);
 			break;
 		}
 		if (ret) {
@@ -209,8 +99,40 @@ static int resolve_pages(struct fault_ctx *fc, uint64_t p, unsigned n)
 			return ret;
 		}
 		i += run;
+		*done = i;
 	}
 	return 0;
+}
+
+/*
+ * Chunk lock held, the pages still busy: the transitions of the first
+ * @done pages of the batch at @p, which fault_install mapped by their
+ * words @seen (unchanged: the pages were ours).
+ */
+static void fault_commit(struct fault_ctx *fc, uint64_t p, unsigned done, const page_state_t *seen)
+{
+	struct pager *pg = fc->pg;
+
+	for (unsigned i = 0; i < done; i++) {
+		switch (page_action(fc, seen[i])) {
+		case ACT_NONE:
+			break;
+		case ACT_ZERO:
+			page_zero_filled(pg, p + i);
+			fc->used++;
+			break;
+		case ACT_COPY:
+			page_swapped_in(pg, p + i, fc->keep_clean);
+			fc->used++;
+			break;
+		case ACT_CONT:
+			page_continued(pg, p + i, false);
+			break;
+		case ACT_CONT_WP:
+			page_continued(pg, p + i, true);
+			break;
+		}
+	}
 }
 
 /*
@@ -365,44 +287,88 @@ static int fault_reserve(struct pager *pg, uint64_t p, unsigned n, uint64_t *res
 }
 
 /*
+ * Chunk lock of @p held: make the batch [p, p + *n) ours. Wait (lock
+ * dropped) while page p is busy; clip the batch before the first other
+ * busy page; reserve room for it (fault_reserve, may drop the lock too),
+ * and start again if a page of it became busy meanwhile. Then mark it
+ * busy. Returns 0 with *@reserved, or -ESHUTDOWN (nothing reserved).
+ */
+static int fault_own(struct pager *pg, uint64_t p, unsigned *n, uint64_t *reserved)
+{
+	uint64_t c = p >> CHUNK_SHIFT;
+	unsigned i = p & (CHUNK_PAGES - 1);
+
+	for (;;) {
+		uint64_t others;
+		int ret;
+
+		busy_wait(pg, c, 1ULL << i);
+		others = pg->busy[c] & chunk_mask(i, *n);
+		if (others)
+			*n = __builtin_ctzll(others) - i;
+		ret = fault_reserve(pg, p, *n, reserved);
+		if (ret)
+			return ret;
+		if (!(pg->busy[c] & chunk_mask(i, *n))) {
+			busy_mark(pg, c, chunk_mask(i, *n));
+			return 0;
+		}
+		atomic_fetch_sub(&pg->resident, *reserved);
+		*reserved = 0;
+	}
+}
+
+/*
  * One attempt at resolving object pages [p, p + n) (within one chunk) of
  * fault @f (NULL: no shadow fault, the words alone decide), no lock held:
  *
- *   lock chunk; reserve room (fault_reserve); note the state words;
- *   swapped pages among them? unlock chunk; fault_read_swap into the
- *     thread's buffer (no lock held: reclaim, discards and faults on the
- *     chunk's other pages go on); lock chunk;
- *     an invalidation of the batch began (shadow_fault_stale) or a word
- *     changed? the buffer is stale: unlock, give the room back, -EAGAIN;
- *   resolve_pages: UFFDIO_ZEROPAGE / COPY / CONTINUE and the transitions;
- *   unlock chunk; give back the room not used.
+ *   lock chunk; fault_own: wait while page p is busy, clip the batch
+ *     before another busy page, reserve room, mark the batch busy; note
+ *     the state words; unlock chunk;
+ *   no lock held (reclaim, discards and faults on the chunk's other pages
+ *     go on; none of them touches a busy page):
+ *     fault_read_swap into the thread's buffer, for swapped pages; an
+ *       invalidation of the batch began (shadow_fault_stale) or a word
+ *       changed? the buffer is stale: -EAGAIN (a defence: the pages were
+ *       ours, nobody should have changed them);
+ *     fault_install: UFFDIO_ZEROPAGE / COPY / CONTINUE;
+ *   lock chunk; fault_commit: the transitions of what was installed;
+ *     clear busy, unlock, wake the waiters (busy_clear_unlock);
+ *   give back the room not used.
  *
- * Every invalidator of these pages (reclaim, discard) holds the chunk lock
- * and bumps the interval's sequence inside it, so "no change and not
- * stale" under the retaken lock means the slots read still hold the pages.
- * A read error is reported only then; a stale one is a retry.
+ * A busy page is exclusive to its owner: reclaim skips it, a discard and
+ * other faults wait for it; so an EEXIST of the install still means a
+ * broken invariant, and every slot read still holds its page. A read
+ * error is reported only if the words are unchanged; a stale one is a retry.
  */
 static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t p, unsigned n)
 {
 	struct pager *pg = fc->pg;
 	pthread_mutex_t *lock = chunk_lock(pg, p);
+	uint64_t c = p >> CHUNK_SHIFT;
 	page_state_t seen[CHUNK_PAGES];
-	uint64_t reserved, used0 = fc->used;
+	uint64_t reserved = 0, used0 = fc->used;
 	bool swapped = false;
-	unsigned bad = 0, nread = 0;
+	unsigned bad = 0, nread = 0, done = 0;
 	int ret = 0;
 
 	pthread_mutex_lock(lock);
-	ret = fault_reserve(pg, p, n, &reserved);
+	ret = fault_own(pg, p, &n, &reserved);
 	fc->reserved |= reserved > 0;
-	for (unsigned i = 0; i < n && !ret; i++) {
+	if (ret) {
+		pthread_mutex_unlock(lock);
+		return ret;
+	}
+	if (f)
+		f->npages = n;	/* the shadow installs only the pages resolved */
+	for (unsigned i = 0; i < n; i++) {
 		seen[i] = pg->state[p + i];
 		swapped |= ps_state(seen[i]) == PS_SWAPPED;
 	}
-	if (swapped && !ret) {
-		pthread_mutex_unlock(lock);
+	pthread_mutex_unlock(lock);
+
+	if (swapped) {
 		ret = fault_read_swap(fc, p, n, seen, &bad, &nread);
-		pthread_mutex_lock(lock);
 		if ((f && shadow_fault_stale(f)) ||
 		    memcmp(seen, &pg->state[p], n * sizeof(seen[0]))) {
 			/*
@@ -417,9 +383,11 @@ static int fault_resolve(struct fault_ctx *fc, struct shadow_fault *f, uint64_t 
 	}
 	if (!ret) {
 		fc->p0 = p;
-		ret = resolve_pages(fc, p, n);
+		ret = fault_install(fc, p, n, seen, &done);
 	}
-	pthread_mutex_unlock(lock);
+	pthread_mutex_lock(lock);
+	fault_commit(fc, p, done, seen);
+	busy_clear_unlock(pg, c, chunk_mask(p & (CHUNK_PAGES - 1), n));
 	/* Give back what this attempt reserved but did not use (clipped, failed, stale). */
 	if (reserved > fc->used - used0)
 		atomic_fetch_sub(&pg->resident, reserved - (fc->used - used0));
@@ -527,7 +495,7 @@ static void handle_fault(struct pager *pg, const struct uffd_msg *msg, uint8_t *
 void *pager_fault_thread(void *arg)
 {
 	struct pager *pg = arg;
-	struct uffd_msg msgs[16];
+	struct uffd_msg msg;
 	uint8_t *buf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
 
 	if (!buf) {
@@ -546,12 +514,15 @@ void *pager_fault_thread(void *arg)
 			break;
 		if (fds[1].revents)
 			break;
-		r = read(pg->uffd, msgs, sizeof(msgs));
-		if (r < 0)
+		/*
+		 * One message at a time: a fault may wait for a busy page, and
+		 * the messages behind it go to the other fault threads meanwhile.
+		 */
+		r = read(pg->uffd, &msg, sizeof(msg));
+		if (r < (ssize_t)sizeof(msg))
 			continue;	/* EAGAIN: another thread took it */
-		for (size_t i = 0; i < r / sizeof(msgs[0]); i++)
-			if (msgs[i].event == UFFD_EVENT_PAGEFAULT && !atomic_load(&pg->stopping))
-				handle_fault(pg, &msgs[i], buf);
+		if (msg.event == UFFD_EVENT_PAGEFAULT && !atomic_load(&pg->stopping))
+			handle_fault(pg, &msg, buf);
 	}
 	free(buf);
 	return NULL;

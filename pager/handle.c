@@ -134,7 +134,7 @@ bool pager_handle_write(struct pager_handle *h, uint64_t gpa, const void *buf, s
 
 /*
  * The discard transition of object pages [p, p + n), chunk lock held, n
- * within the chunk: invalidate every secondary MMU, punch the hole, and
+ * within the chunk, none of them busy (pager_discard waits): invalidate every secondary MMU, punch the hole, and
  * make each page absent: its swap slot (and the slot's checksum) freed,
  * the resident or swapped count lowered.
  */
@@ -171,6 +171,8 @@ bool pager_discard(struct pager *pg, uint64_t gpa, uint64_t len, enum pager_disc
 		int ret;
 
 		pthread_mutex_lock(chunk_lock(pg, p));
+		/* A fault or a write-back owns some of them: wait, lock dropped. */
+		busy_wait(pg, p >> CHUNK_SHIFT, chunk_mask(p & (CHUNK_PAGES - 1), n));
 		ret = page_discard_run(pg, p, n);
 		pthread_mutex_unlock(chunk_lock(pg, p));
 		if (ret) {

@@ -9,13 +9,29 @@
  *
  * Locking (outermost first):
  *   chunk lock (one mutex per CHUNK_PAGES object pages): protects the
- *     state words of its pages. Held by a fault's resolve step
- *     (fault_resolve) to reserve room and note the words, and again to
- *     check them and install (UFFDIO_ZEROPAGE / COPY / CONTINUE and the
- *     transition), but not across its swap reads, nor while a throttled
- *     fault waits; by reclaim (trylock only: reclaim never waits for a
- *     fault) and by a discard, each around its invalidations, zaps and
- *     punches.
+ *     state words of its pages and the chunk's busy mask (pg->busy[c]).
+ *     Held only for short steps that do no I/O: by a fault (fault_resolve)
+ *     to reserve room, mark its batch busy and note the words (fault_own),
+ *     and again for the transitions (fault_commit); by reclaim (trylock
+ *     only: reclaim never waits for a fault) to pick, zap and mark its
+ *     victims, and again to punch them and apply the transitions; by a
+ *     discard around its invalidation, punch and transitions. Dropped while
+ *     a throttled fault waits for room and while anyone waits for a busy
+ *     page (busy_wait).
+ *   busy pages (pager/busy.c): a page one thread owns while it works on it
+ *     with no lock held, like the kernel's locked folio / PG_writeback: a
+ *     fault's batch during its swap read and its UFFDIO_ZEROPAGE / COPY /
+ *     CONTINUE (fault_read_swap, fault_install), reclaim's dirty victims
+ *     during their read from the memfd and swap write (reclaim_pages).
+ *     Nobody else changes a busy page's word, maps, zaps or punches it:
+ *     reclaim skips busy pages (chunk_pages), a fault waits for its own
+ *     page and clips its batch before any other busy one (fault_own), a
+ *     discard waits for the busy pages of its range (pager_discard). A
+ *     waiter sleeps on the chunk's futex word (pg->busy_seq[c], timed on
+ *     CLOCK_MONOTONIC) holding no lock; busy_clear_unlock wakes it. An
+ *     owner holds no lock while it owns pages and waits for nothing but
+ *     its own I/O (a fault reserves room before it marks anything busy),
+ *     so waits for busy pages end.
  *   the object's rmap_lock, the spaces' notifier locks and the shadows'
  *     mmu_locks, inside pager_inval_start .. pager_inval_end and
  *     shadow_fault / shadow_access (shadow/shadow.h, notifier/notifier.h).
@@ -24,22 +40,20 @@
  *     everything above, never by the pager's threads.
  *   swap store lock (slot allocator and checksums), innermost.
  *   space_lock + space_cv / reclaim_cv (CLOCK_MONOTONIC): waits for room
- *     (throttled faults, holding no chunk lock) and wakes the reclaim
- *     thread; no chunk lock is taken while it is held.
- * No I/O happens under an mmu_lock or a notifier lock, and a fault's swap
- *   reads happen under no lock at all: fault_resolve drops the chunk lock
- *   around fault_read_swap into the thread's private buffer, then retakes
- *   it and installs only if no invalidation of the batch began
- *   (shadow_fault_stale) and no state word of the batch changed; else the
- *   fault starts again (-EAGAIN to shadow_fault, fault_retries). Every
- *   invalidator of object pages (reclaim, discard) holds their chunk lock
- *   from pager_inval_start to the transition, so under the retaken lock
- *   "not stale, words unchanged" means every slot read still held its
- *   page. The UFFDIO_* install itself stays under the chunk lock (a memcpy
- *   of at most a chunk, and the kernel's page allocation, no I/O): reclaim
- *   then never zaps or punches a half-installed batch, and EEXIST keeps
- *   meaning a broken invariant. Reclaim's swap writes run under the chunk
- *   lock of their pages (docs/notifier-protocol.md says what that costs).
+ *     (throttled faults, holding no chunk lock and no busy page) and wakes
+ *     the reclaim thread; no chunk lock is taken while it is held.
+ * No I/O happens under a chunk lock, an mmu_lock or a notifier lock: swap
+ *   reads and writes, memfd reads of reclaim and the UFFDIO_* installs
+ *   (the kernel's page allocation) run with their pages busy and no lock
+ *   held. Every invalidator of object pages (reclaim, discard) holds their
+ *   chunk lock from pager_inval_start to the transition and never touches
+ *   a busy page, so a fault's batch is invalidated by nobody while it is
+ *   busy; fault_resolve still checks, before it installs a swap read, that
+ *   no invalidation of the batch began (shadow_fault_stale) and no word
+ *   changed (a defence: else -EAGAIN, fault_retries, swap_pages_read_stale),
+ *   and an EEXIST of an install still means a broken invariant. The
+ *   shadow's own read_retry under its mmu_lock stays the final check
+ *   before sptes are installed.
  * Counters, the resident and swapped counts, the limit and its watermarks
  *   are C11 atomics.
  */
@@ -61,6 +75,19 @@
 #define HIST_BUCKETS	256
 /* A fault waits this long for reclaim before it may use the overshoot. */
 #define PAGER_THROTTLE_MAX_NS	(2000ULL * 1000 * 1000)
+
+/*
+ * Tests only (tests/test_pager_busy.c): called with no lock held, at
+ * PAGER_TEST_INSTALL before a fault's UFFDIO_* of object pages [p, p + n),
+ * at PAGER_TEST_SWAP_WRITE before reclaim's swap write of n dirty pages of
+ * one chunk, the first of them page p. The pages are busy meanwhile. May
+ * block.
+ */
+enum pager_test_point { PAGER_TEST_INSTALL, PAGER_TEST_SWAP_WRITE };
+typedef void (*pager_test_hook_fn)(void *opaque, enum pager_test_point at, uint64_t p,
+				   unsigned n);
+/* Set the hook before pager_start (pager.c). */
+void pager_set_test_hook(struct pager *pg, pager_test_hook_fn fn, void *opaque);
 
 struct pager_counters {
 	atomic_uint_fast64_t faults_missing;	/* uffd MISSING messages */
@@ -108,6 +135,10 @@ struct pager {
 	page_state_t *state;		/* one word per object page, under its chunk lock */
 	uint64_t nchunks;
 	pthread_mutex_t *chunk_locks;
+	uint64_t *busy;			/* per chunk: its busy pages, under the chunk lock */
+	atomic_uint *busy_seq;		/* per chunk: futex word of busy waits (busy.c) */
+	pager_test_hook_fn test_hook;	/* tests only; set before pager_start */
+	void *test_opaque;
 
 	struct swap_store store;
 	struct mn_space *space;
@@ -146,6 +177,18 @@ struct pager {
 	const char *stats_file;
 	uint64_t start_ns;
 };
+
+/* --- busy pages (pager/busy.c) ---------------------------------------------- */
+
+bool busy_wait(struct pager *pg, uint64_t c, uint64_t mask);
+void busy_mark(struct pager *pg, uint64_t c, uint64_t mask);
+void busy_clear_unlock(struct pager *pg, uint64_t c, uint64_t mask);
+
+/* Bits [i, i + n) of a chunk's 64-page mask, n >= 1. */
+static inline uint64_t chunk_mask(unsigned i, unsigned n)
+{
+	return (n >= 64 ? ~0ULL : (1ULL << n) - 1) << i;
+}
 
 /* --- named transitions of the state words (pager/page_state.h) ------------- */
 /*
@@ -200,11 +243,13 @@ void pager_set_watermarks(struct pager *pg, uint64_t limit);
 bool pager_gpa_page(const struct pager *pg, uint64_t gpa, uint64_t *page, uint64_t *room);
 
 void pager_kick_reclaim(struct pager *pg);
+int uffd_resolve(struct pager *pg, unsigned long cmd, uint64_t p, unsigned n, const void *src,
+		 uint64_t mode);	/* pager/uffd.c */
 int pager_fault_in(struct pager *pg, uint64_t p, unsigned n, bool write, uint8_t *buf,
 		   bool from_uffd);
 void *pager_fault_thread(void *arg);
 void *pager_reclaim_thread(void *arg);
-unsigned pager_evict_cold(struct pager *pg, uint64_t c);
+unsigned pager_evict_cold(struct pager *pg, uint64_t c, uint8_t *rbuf, uint8_t *wbuf);
 unsigned pager_clock_step(struct pager *pg, uint64_t c);
 
 void pager_hist_add(struct pager *pg, uint64_t ns);

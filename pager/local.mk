@@ -5,7 +5,7 @@ noinst_LIBRARIES += pager/libpager.a
 pager_libpager_a_SOURCES = \
 	pager/pager.c pager/pager.h pager/internal.h \
 	pager/page_state.c pager/page_state.h \
-	pager/fault.c pager/reclaim.c pager/stats.c \
+	pager/busy.c pager/fault.c pager/uffd.c pager/reclaim.c pager/stats.c \
 	pager/swap_store.c pager/swap_store.h \
 	pager/uffd_compat.h \
 	pager/util.c pager/util.h \

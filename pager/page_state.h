@@ -32,6 +32,10 @@
  *   any -> ABSENT                         page_discarded     (balloon, free page reporting)
  *   (before start) ABSENT -> RESIDENT dirty  page_loaded     (written by the loader)
  * A write error or a full store leaves the page RESIDENT+ZAPPED dirty.
+ * Every transition runs under the page's chunk lock; a busy page (one a
+ * fault or a write-back owns, pager/busy.c) goes through its owner's only:
+ * page_zero_filled, page_swapped_in, page_continued after a fault's
+ * install; page_dropped_zero, page_swapped_out after reclaim's write.
  */
 #include <assert.h>
 #include <stdbool.h>

@@ -307,7 +307,10 @@ struct pager *pager_create(const struct pager_config *cfg)
 	pg->chunk_locks = calloc(pg->nchunks, sizeof(*pg->chunk_locks));
 	pg->rbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
 	pg->wbuf = aligned_alloc(PAGE_SIZE, CHUNK_PAGES * PAGE_SIZE);
-	if (pg->state == MAP_FAILED || !pg->chunk_locks || !pg->rbuf || !pg->wbuf) {
+	pg->busy = calloc(pg->nchunks, sizeof(*pg->busy));
+	pg->busy_seq = calloc(pg->nchunks, sizeof(*pg->busy_seq));
+	if (pg->state == MAP_FAILED || !pg->chunk_locks || !pg->rbuf || !pg->wbuf || !pg->busy ||
+	    !pg->busy_seq) {
 		if (pg->state == MAP_FAILED)
 			pg->state = NULL;
 		pager_err("pager: out of memory");
@@ -422,8 +425,16 @@ void pager_destroy(struct pager *pg)
 	if (pg->state)
 		munmap(pg->state, pg->npages * sizeof(*pg->state));
 	free(pg->chunk_locks);
+	free(pg->busy);
+	free(pg->busy_seq);
 	free(pg->fault_threads);
 	free(pg->rbuf);
 	free(pg->wbuf);
 	free(pg);
+}
+
+void pager_set_test_hook(struct pager *pg, pager_test_hook_fn fn, void *opaque)
+{
+	pg->test_hook = fn;
+	pg->test_opaque = opaque;
 }

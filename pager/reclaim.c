@@ -160,60 +160,80 @@ static void start_backoff(struct pager *pg, int err)
 }
 
 /*
- * Chunk lock held: evict the cold (zapped, untouched since) pages in
- * @mask: drop clean ones, store nothing for zero ones, write the rest in
- * one batch, punch them all. Returns how many pages left the page cache.
+ * Chunk lock of chunk @c held: evict the cold (zapped, untouched since)
+ * pages in @mask, none busy: drop clean ones, store nothing for zero ones,
+ * write the rest in one batch, punch them all. The dirty ones are busy
+ * (ours) while they are read from the memfd and written to the store with
+ * the chunk lock dropped: faults on them wait, on the chunk's other pages
+ * go on. Returns with the chunk lock held (the busy pages cleared and
+ * their waiters woken on the way) and how many pages left the page cache.
+ * @rbuf, @wbuf: CHUNK_PAGES pages each, private to the caller.
  */
-static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
+static unsigned reclaim_pages(struct pager *pg, uint64_t c, uint64_t mask, uint8_t *rbuf,
+			      uint8_t *wbuf)
 {
-	uint64_t drop = 0, zero = 0, write = 0, pages[CHUNK_PAGES], slots[CHUNK_PAGES];
+	uint64_t p0 = c << CHUNK_SHIFT, drop = 0, dirty = 0, zero = 0, write = 0;
+	uint64_t pages[CHUNK_PAGES], slots[CHUNK_PAGES];
 	unsigned a, b, nw = 0, got = 0, evicted = 0;
 
-	for_each_run(mask, a, b) {
-		uint64_t dirty = 0;
-		unsigned c, d;
-
-		for (unsigned i = a; i < b; i++) {
-			if (ps_clean(pg->state[p0 + i]))
-				drop |= 1ULL << i;
-			else
-				dirty |= 1ULL << i;
-		}
-		for_each_run(dirty, c, d) {
-			if (!read_pages(pg, p0 + c, d - c, pg->rbuf + ((uint64_t)c << PAGE_SHIFT)))
+	for (unsigned i = 0; i < CHUNK_PAGES; i++) {
+		if (!(mask & (1ULL << i)))
+			continue;
+		if (ps_clean(pg->state[p0 + i]))
+			drop |= 1ULL << i;
+		else
+			dirty |= 1ULL << i;
+	}
+	if (dirty) {
+		busy_mark(pg, c, dirty);
+		pthread_mutex_unlock(&pg->chunk_locks[c]);
+		/* No lock held: the dirty pages are ours, nobody maps or writes them. */
+		for_each_run(dirty, a, b) {
+			if (!read_pages(pg, p0 + a, b - a, rbuf + ((uint64_t)a << PAGE_SHIFT)))
 				continue;	/* cannot read it: keep it */
-			for (unsigned i = c; i < d; i++) {
-				const uint8_t *src = pg->rbuf + ((uint64_t)i << PAGE_SHIFT);
+			for (unsigned i = a; i < b; i++) {
+				const uint8_t *src = rbuf + ((uint64_t)i << PAGE_SHIFT);
 
 				if (page_is_zero(src)) {
 					zero |= 1ULL << i;
 				} else {
-					memcpy(pg->wbuf + ((uint64_t)nw << PAGE_SHIFT), src, PAGE_SIZE);
+					memcpy(wbuf + ((uint64_t)nw << PAGE_SHIFT), src, PAGE_SIZE);
 					pages[nw++] = p0 + i;
 				}
 			}
 		}
-	}
-	if (nw && !pager_backoff_active(pg)) {
-		int ret;
+		if (nw && !pager_backoff_active(pg)) {
+			int ret;
 
-		got = swap_slots_alloc(&pg->store, slots, nw);
-		/* Slots a state word cannot hold count as a full store (ascending). */
-		while (got && slots[got - 1] > PS_SLOT_MAX)
-			swap_slot_free(&pg->store, slots[--got]);
-		ret = got ? swap_write(&pg->store, slots, pages, pg->wbuf, got) : 0;
-		if (ret) {
+			got = swap_slots_alloc(&pg->store, slots, nw);
+			/* Slots a state word cannot hold count as a full store (ascending). */
+			while (got && slots[got - 1] > PS_SLOT_MAX)
+				swap_slot_free(&pg->store, slots[--got]);
+			if (got && pg->test_hook)
+				pg->test_hook(pg->test_opaque, PAGER_TEST_SWAP_WRITE, pages[0], got);
+			ret = got ? swap_write(&pg->store, slots, pages, wbuf, got) : 0;
+			if (ret) {
+				for (unsigned i = 0; i < got; i++)
+					swap_slot_free(&pg->store, slots[i]);
+				got = 0;
+				start_backoff(pg, ret);
+			} else if (got < nw) {
+				start_backoff(pg, -ENOSPC);
+			} else {
+				atomic_store(&pg->store_failing, false);
+			}
 			for (unsigned i = 0; i < got; i++)
-				swap_slot_free(&pg->store, slots[i]);
-			got = 0;
-			start_backoff(pg, ret);
-		} else if (got < nw) {
-			start_backoff(pg, -ENOSPC);
-		} else {
-			atomic_store(&pg->store_failing, false);
+				write |= 1ULL << (pages[i] - p0);
 		}
-		for (unsigned i = 0; i < got; i++)
-			write |= 1ULL << (pages[i] - p0);
+		pthread_mutex_lock(&pg->chunk_locks[c]);
+		/* The clean ones were not ours: a fault or a discard may have taken them. */
+		for (unsigned i = 0; i < CHUNK_PAGES; i++) {
+			page_state_t w = pg->state[p0 + i];
+
+			if ((drop & (1ULL << i)) &&
+			    (!ps_clean(w) || !ps_zapped(w) || (pg->busy[c] & (1ULL << i))))
+				drop &= ~(1ULL << i);
+		}
 	}
 
 	for_each_run(drop | zero | write, a, b) {
@@ -247,52 +267,68 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t p0, uint64_t mask)
 		}
 		pager_inval_end(pg, &iv);
 	}
+	if (dirty) {
+		busy_clear_unlock(pg, c, dirty);
+		pthread_mutex_lock(&pg->chunk_locks[c]);
+	}
 	return evicted;
+}
+
+/* Chunk lock of chunk @c held: its resident pages that are not busy, cold and hot. */
+static void chunk_pages(struct pager *pg, uint64_t c, uint64_t *cold, uint64_t *hot)
+{
+	uint64_t p0 = c << CHUNK_SHIFT;
+	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES;
+
+	*cold = *hot = 0;
+	for (unsigned i = 0; i < n; i++) {
+		page_state_t w = pg->state[p0 + i];
+
+		if (ps_state(w) != PS_RESIDENT || (pg->busy[c] & (1ULL << i)))
+			continue;
+		if (ps_zapped(w))
+			*cold |= 1ULL << i;
+		else
+			*hot |= 1ULL << i;
+	}
 }
 
 /*
  * One step of the clock over chunk @c: pages zapped on the last visit and
  * not touched since are cold and go; pages touched since (present again)
- * get a second chance: they are zapped now, to be judged next time.
+ * get a second chance: they are zapped now, to be judged next time. Busy
+ * pages (a fault's, or a write-back's) are skipped, as is a chunk whose
+ * lock is taken: reclaim never waits for a fault.
  */
 static unsigned clock_chunk(struct pager *pg, uint64_t c)
 {
-	uint64_t p0 = c << CHUNK_SHIFT, hot = 0, cold = 0;
-	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES, evicted;
+	uint64_t hot, cold;
+	unsigned evicted;
 
 	if (pthread_mutex_trylock(&pg->chunk_locks[c]))
 		return 0;
-	for (unsigned i = 0; i < n; i++) {
-		page_state_t w = pg->state[p0 + i];
-
-		if (ps_state(w) != PS_RESIDENT)
-			continue;
-		if (ps_zapped(w))
-			cold |= 1ULL << i;
-		else
-			hot |= 1ULL << i;
-	}
-	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
+	chunk_pages(pg, c, &cold, &hot);
+	/* Zap first: reclaim_pages drops the lock, the hot pages' states may change meanwhile. */
 	if (hot)
-		zap_pages(pg, p0, hot);
+		zap_pages(pg, c << CHUNK_SHIFT, hot);
+	evicted = cold ? reclaim_pages(pg, c, cold, pg->rbuf, pg->wbuf) : 0;
 	pthread_mutex_unlock(&pg->chunk_locks[c]);
 	return evicted;
 }
 
-/* Chunk @c, waiting for its lock: evict its cold pages only (pager_swap_out). */
-unsigned pager_evict_cold(struct pager *pg, uint64_t c)
+/*
+ * Chunk @c, waiting for its lock: evict its cold pages that are not busy
+ * (pager_swap_out, a control thread: its own buffers, CHUNK_PAGES pages
+ * each, since reclaim_pages writes with no lock held).
+ */
+unsigned pager_evict_cold(struct pager *pg, uint64_t c, uint8_t *rbuf, uint8_t *wbuf)
 {
-	uint64_t p0 = c << CHUNK_SHIFT, cold = 0;
-	unsigned n = pg->npages - p0 < CHUNK_PAGES ? pg->npages - p0 : CHUNK_PAGES, evicted;
+	uint64_t hot, cold;
+	unsigned evicted;
 
 	pthread_mutex_lock(&pg->chunk_locks[c]);
-	for (unsigned i = 0; i < n; i++) {
-		page_state_t w = pg->state[p0 + i];
-
-		if (ps_state(w) == PS_RESIDENT && ps_zapped(w))
-			cold |= 1ULL << i;
-	}
-	evicted = cold ? reclaim_pages(pg, p0, cold) : 0;
+	chunk_pages(pg, c, &cold, &hot);
+	evicted = cold ? reclaim_pages(pg, c, cold, rbuf, wbuf) : 0;
 	pthread_mutex_unlock(&pg->chunk_locks[c]);
 	return evicted;
 }

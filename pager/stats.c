@@ -163,7 +163,8 @@ void pager_get_status(struct pager *pg, struct pager_status *st)
  *  checksums  the swap store's blocks of checksums and allocation bits and
  *             their directory (pager/swap_store.h): 4.1 bytes per slot in
  *             use, rounded up to blocks of 4,096 slots;
- *  locks      the chunk locks, one pthread_mutex_t per CHUNK_PAGES pages.
+ *  locks      the chunk locks, one pthread_mutex_t per CHUNK_PAGES pages,
+ *             and each chunk's busy mask and its futex word.
  * Not counted: buffers of a fixed size (fault, reclaim and handle
  * buffers), the start-up mincore vector (1 byte per page, freed before the
  * guest runs) and the allocator's own headers.
@@ -178,7 +179,8 @@ static uint64_t metadata_get(struct pager *pg, struct pager_metadata *m)
 
 	*m = (struct pager_metadata){
 		.state = pg->npages * sizeof(*pg->state),
-		.locks = pg->nchunks * sizeof(*pg->chunk_locks),
+		.locks = pg->nchunks * (sizeof(*pg->chunk_locks) + sizeof(*pg->busy) +
+				 sizeof(*pg->busy_seq)),
 	};
 	if (pg->shadow) {
 		shadow_get_stats(pg->shadow, &ss);
@@ -395,7 +397,7 @@ void pager_stats_summary(struct pager *pg)
 		double total = metadata_get(pg, &md) / 1048576.0;
 
 		pager_info("pager: metadata  %.2f MiB, %.2f MiB per GiB of guest RAM (state words "
-			   "%.2f, secondary tables %.2f, checksums %.2f, chunk locks %.2f MiB)",
+			   "%.2f, secondary tables %.2f, checksums %.2f, chunk locks and busy masks %.2f MiB)",
 			   total, pg->npages ? total * 262144.0 / pg->npages : 0,
 			   md.state / 1048576.0, md.tables / 1048576.0,
 			   md.checksums / 1048576.0, md.locks / 1048576.0);
