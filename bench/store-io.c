@@ -89,10 +89,11 @@ static int bench_store(const char *where, uint64_t mib)
 	uint64_t pages = mib * 256, nruns = pages / RUN;
 	uint8_t *buf = aligned_alloc(PAGE_SIZE, RUN * PAGE_SIZE);
 	uint64_t *slots = malloc(pages * sizeof(*slots)), pg[RUN];
+	uint64_t *reused = malloc(pages / 2 * sizeof(*reused));
 	struct stat s;
 	bool dir = !stat(where, &s) && S_ISDIR(s.st_mode);
 
-	if (!buf || !slots)
+	if (!buf || !slots || !reused)
 		return 1;
 	for (unsigned m = 0; m < 3; m++) {
 		struct swap_store st;
@@ -157,7 +158,7 @@ static int bench_store(const char *where, uint64_t mib)
 #endif
 			t0 = now_s();
 			for (uint64_t r = 0; r < half / RUN; r++) {
-				uint64_t *sl = slots + 2 * r * RUN;	/* reused: any RUN slots */
+				uint64_t *sl = reused + r * RUN;	/* the freed ones: any RUN slots */
 
 				if (swap_slots_alloc(&st, sl, RUN) != RUN)
 					return 1;
@@ -170,18 +171,15 @@ static int bench_store(const char *where, uint64_t mib)
 			printf("store-io: what=write-reused mode=%s batch=%s mib=%lu s=%.3f mib_s=%.0f\n",
 			       modes[m], st.ring ? "io_uring" : "pwritev", half / 256, tx,
 			       half / 256.0 / tx);
-			/* Slots are now a jumble: free them all for the next round. */
-			for (uint64_t r = 0; r < half / RUN; r++)
-				for (unsigned k = 0; k < RUN; k++)
-					swap_slot_free(&st, slots[2 * r * RUN + k]);
-			for (uint64_t r = 0; r < half / RUN; r++)
-				if (swap_slots_alloc(&st, slots + 2 * r * RUN, RUN) != RUN)
-					return 1;
+			/* Every slot is held once again, for the next round. */
+			for (uint64_t p = 0; p < half; p++)
+				slots[2 * p] = reused[p];
 		}
 		swap_store_close(&st);
 	}
 	free(buf);
 	free(slots);
+	free(reused);
 	return 0;
 }
 
