@@ -165,8 +165,8 @@ static void start_backoff(struct pager *pg, int err)
  * write the rest in one batch, punch them all. The dirty ones are busy
  * (ours) while they are read from the memfd and written to the store with
  * the chunk lock dropped: faults on them wait, on the chunk's other pages
- * go on. Returns with the chunk lock held (the busy pages cleared and
- * their waiters woken on the way) and how many pages left the page cache.
+ * go on. Unlocks the chunk (waking the busy pages' waiters) and returns
+ * how many pages left the page cache.
  * @rbuf, @wbuf: CHUNK_PAGES pages each, private to the caller.
  */
 static unsigned reclaim_pages(struct pager *pg, uint64_t c, uint64_t mask, uint8_t *rbuf,
@@ -267,10 +267,10 @@ static unsigned reclaim_pages(struct pager *pg, uint64_t c, uint64_t mask, uint8
 		}
 		pager_inval_end(pg, &iv);
 	}
-	if (dirty) {
+	if (dirty)
 		busy_clear_unlock(pg, c, dirty);
-		pthread_mutex_lock(&pg->chunk_locks[c]);
-	}
+	else
+		pthread_mutex_unlock(&pg->chunk_locks[c]);
 	return evicted;
 }
 
@@ -303,7 +303,6 @@ static void chunk_pages(struct pager *pg, uint64_t c, uint64_t *cold, uint64_t *
 static unsigned clock_chunk(struct pager *pg, uint64_t c)
 {
 	uint64_t hot, cold;
-	unsigned evicted;
 
 	if (pthread_mutex_trylock(&pg->chunk_locks[c]))
 		return 0;
@@ -311,9 +310,10 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 	/* Zap first: reclaim_pages drops the lock, the hot pages' states may change meanwhile. */
 	if (hot)
 		zap_pages(pg, c << CHUNK_SHIFT, hot);
-	evicted = cold ? reclaim_pages(pg, c, cold, pg->rbuf, pg->wbuf) : 0;
+	if (cold)
+		return reclaim_pages(pg, c, cold, pg->rbuf, pg->wbuf);
 	pthread_mutex_unlock(&pg->chunk_locks[c]);
-	return evicted;
+	return 0;
 }
 
 /*
@@ -324,13 +324,13 @@ static unsigned clock_chunk(struct pager *pg, uint64_t c)
 unsigned pager_evict_cold(struct pager *pg, uint64_t c, uint8_t *rbuf, uint8_t *wbuf)
 {
 	uint64_t hot, cold;
-	unsigned evicted;
 
 	pthread_mutex_lock(&pg->chunk_locks[c]);
 	chunk_pages(pg, c, &cold, &hot);
-	evicted = cold ? reclaim_pages(pg, c, cold, rbuf, wbuf) : 0;
+	if (cold)
+		return reclaim_pages(pg, c, cold, rbuf, wbuf);
 	pthread_mutex_unlock(&pg->chunk_locks[c]);
-	return evicted;
+	return 0;
 }
 
 /* One step of the reclaim thread's clock over chunk @c (tests drive reclaim with it). */
