@@ -85,6 +85,14 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 /* Copy between buf and the chain's readable (write = false) or writable part from byte off. */
 bool blk_chain_copy(struct virtq *vq, const struct virtq_chain *c, bool write,
 		    uint64_t off, void *buf, uint64_t len, bool to_guest);
+/*
+ * An IN (!wr) or OUT chain with its header at least (read_len >= 16,
+ * write_len >= 1) for @sector: true with the data length in *@len if the
+ * data goes the right way, is whole sectors, fits the disk and, for OUT,
+ * the disk is writable; else the request gets IOERR.
+ */
+bool blk_rw_valid(const struct blk_disk *d, const struct virtq_chain *c, bool wr,
+		  uint64_t sector, uint64_t *len);
 /* One message per disk and flag (err_logged, malformed_logged). */
 void blk_log_once(atomic_bool *flag, struct blk_disk *d, const char *what, int err);
 

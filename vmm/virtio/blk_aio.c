@@ -99,11 +99,8 @@ bool blk_aio_submit(struct blk_aio *a, struct virtq *vq, const struct virtq_chai
 	if (type != VIRTIO_BLK_T_IN && type != VIRTIO_BLK_T_OUT)
 		return false;
 	wr = type == VIRTIO_BLK_T_OUT;
-	len = wr ? c->read_len - BLK_HDR_SIZE : c->write_len - 1;
 	/* Anything blk_request would refuse, it refuses (and counts) itself. */
-	if ((wr ? c->write_len - 1 : c->read_len - BLK_HDR_SIZE) || !len || len % BLK_SECTOR ||
-	    len > BLK_AIO_BUF || (wr && d->ro) || sector > d->sectors ||
-	    len / BLK_SECTOR > d->sectors - sector)
+	if (!blk_rw_valid(d, c, wr, sector, &len) || !len || len > BLK_AIO_BUF)
 		return false;
 	for (unsigned i = 0; i < BLK_AIO_DEPTH && !s; i++)
 		if (!a->slot[i].busy)

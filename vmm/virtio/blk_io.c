@@ -286,6 +286,17 @@ static uint8_t do_zero(struct blk_queue *bq, struct virtq *vq, const struct virt
 	return VIRTIO_BLK_S_OK;
 }
 
+bool blk_rw_valid(const struct blk_disk *d, const struct virtq_chain *c, bool wr,
+		  uint64_t sector, uint64_t *len)
+{
+	uint64_t out_len = c->read_len - HDR_SIZE, in_len = c->write_len - 1;
+
+	*len = wr ? out_len : in_len;
+	/* Wrong direction, partial sector, read-only, past the end. */
+	return !(wr ? in_len : out_len) && !(*len % BLK_SECTOR) && !(wr && d->ro) &&
+	       sector <= d->sectors && *len / BLK_SECTOR <= d->sectors - sector;
+}
+
 uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_chain *c)
 {
 	struct blk_disk *d = bq->disk;
@@ -310,11 +321,10 @@ uint32_t blk_request(struct blk_queue *bq, struct virtq *vq, const struct virtq_
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
 		bool wr = type == VIRTIO_BLK_T_OUT;
-		uint64_t len = wr ? out_len : in_len;
+		uint64_t len;
 
-		if ((wr ? in_len : out_len) || len % BLK_SECTOR || (wr && d->ro) ||
-		    sector > d->sectors || len / BLK_SECTOR > d->sectors - sector)
-			break;		/* wrong direction, partial sector, read-only, past the end */
+		if (!blk_rw_valid(d, c, wr, sector, &len))
+			break;
 		status = do_rw(bq, vq, c, wr, sector, len);
 		if (!wr && status == VIRTIO_BLK_S_OK)
 			used += len;
